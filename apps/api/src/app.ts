@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createLogger, type Logger } from '@smsq/shared';
+import type { ApiDeps } from './deps.js';
+import apiKeyAuth from './plugins/api-key-auth.js';
+import errorHandler from './plugins/error-handler.js';
+import { healthRoutes } from './routes/health.js';
+import { messageRoutes } from './routes/messages.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export interface BuildOptions {
+  logger?: Logger;
+}
+
+/** The whole HTTP API, without a port: tests call it with `inject`, main.ts makes it listen. */
+export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: (opts.logger ?? createLogger(deps.config, 'api')) as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 2 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(errorHandler);
+  await app.register(healthRoutes, deps);
+  await app.register(webhookRoutes, { prefix: '/webhooks/twilio', ...deps });
+  await app.register(
+    async (v1) => {
+      v1.removeContentTypeParser('text/plain'); // /v1 speaks JSON only: anything else is a 415
+      await v1.register(apiKeyAuth, { keys: deps.config.apiKeys });
+      await v1.register(messageRoutes, deps);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

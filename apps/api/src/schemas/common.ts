@@ -1,0 +1,21 @@
+import { Type } from '@sinclair/typebox';
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      field: Type.Optional(Type.String()),
+    }),
+  },
+  { $id: 'ErrorResponse' },
+);
+
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+/** The error responses every /v1 route may give, for the OpenAPI document. */
+export const commonErrors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  503: ErrorResponse,
+};

@@ -1,0 +1,35 @@
+import type { Message, MessageEvent } from '@smsq/shared';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The public shape of a message. An OTP's body is never shown: it holds the code. */
+export function messageView(m: Message) {
+  return {
+    id: m.id,
+    status: m.status,
+    to: m.to,
+    from: m.from,
+    userId: m.userId,
+    category: m.category,
+    template: m.template,
+    body: m.category === 'otp' ? null : m.body,
+    segments: m.segments,
+    encoding: m.encoding,
+    attempts: m.attempts,
+    twilioSid: m.twilioSid,
+    errorCode: m.errorCode,
+    errorMessage: m.errorMessage,
+    price: m.price === null ? null : m.price.toString(),
+    priceUnit: m.priceUnit,
+    createdAt: m.createdAt.toISOString(),
+    updatedAt: m.updatedAt.toISOString(),
+    sentAt: iso(m.sentAt),
+    deliveredAt: iso(m.deliveredAt),
+    expiresAt: m.expiresAt.toISOString(),
+    metadata: (m.metadata as Record<string, unknown> | null) ?? null,
+  };
+}
+
+export function eventView(e: MessageEvent) {
+  return { status: e.status, at: e.at.toISOString(), source: e.source, errorCode: e.errorCode };
+}

@@ -1,0 +1,1 @@
+export { startWorkers, type WorkerDeps, type Workers } from './workers.js';

@@ -1,0 +1,46 @@
+import {
+  createLogger,
+  createPrisma,
+  createRedis,
+  createTwilioClient,
+  loadConfigOrExit,
+  TwilioNotConfiguredError,
+} from '@smsq/shared';
+import { startHealthServer } from './health-server.js';
+import { startWorkers } from './workers.js';
+
+const config = loadConfigOrExit();
+const logger = createLogger(config, 'worker');
+if (!config.twilio.phoneNumber && !config.twilio.messagingServiceSid) {
+  process.stderr.write(
+    'smsq: invalid configuration: TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID must be set\n',
+  );
+  process.exit(78);
+}
+let twilio;
+try {
+  twilio = createTwilioClient(config.twilio);
+} catch (err) {
+  if (!(err instanceof TwilioNotConfiguredError)) throw err;
+  process.stderr.write(`smsq: invalid configuration: ${err.message}\n`);
+  process.exit(78);
+}
+const prisma = createPrisma(config.databaseUrl, Math.min(50, config.workerConcurrency + 5));
+const redis = createRedis(config.redisUrl, 'worker');
+const workers = startWorkers({ config, prisma, redis, twilio, logger });
+const health = await startHealthServer(config.workerMetricsPort, config.host);
+logger.info({ concurrency: config.workerConcurrency }, 'worker started');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  await workers.close();
+  health.close();
+  redis.disconnect();
+  await prisma.$disconnect();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,224 @@
+import { z } from 'zod';
+
+const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number like +14155552671');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** `+18005551234:3,12345:100` → Map(sender → mps). */
+const mpsOverrides = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const map = new Map<string, number>();
+    for (const pair of (raw ?? '').split(',').filter(Boolean)) {
+      const at = pair.lastIndexOf(':');
+      const mps = Number(pair.slice(at + 1));
+      if (at < 1 || !Number.isFinite(mps) || mps <= 0) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${pair}" is not sender:mps` });
+        return z.NEVER;
+      }
+      map.set(pair.slice(0, at).trim(), mps);
+    }
+    return map;
+  });
+
+/** `name:secret,name2:secret2` → Map(secret → name). */
+const apiKeys = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const map = new Map<string, string>();
+    for (const pair of (raw ?? '').split(',').filter(Boolean)) {
+      const at = pair.indexOf(':');
+      if (at < 1 || at === pair.length - 1) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'each entry must be name:secret' });
+        return z.NEVER;
+      }
+      map.set(pair.slice(at + 1), pair.slice(0, at));
+    }
+    return map;
+  });
+
+const countries = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (!raw) return undefined;
+    const codes = raw.split(',').map((c) => c.trim().toUpperCase());
+    const bad = codes.find((c) => !/^[A-Z]{2}$/.test(c));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${bad}" is not an ISO 3166 alpha-2 code` });
+      return z.NEVER;
+    }
+    return new Set(codes);
+  });
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/smsq'),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+      .default('smsq'),
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().default('0.0.0.0'),
+    PUBLIC_BASE_URL: z
+      .string()
+      .url()
+      .default('http://localhost:3000')
+      .transform((u) => u.replace(/\/+$/, '')),
+    API_KEYS: apiKeys,
+    DASHBOARD_USER: optionalString,
+    DASHBOARD_PASSWORD: optionalString,
+    TWILIO_ACCOUNT_SID: optionalString.pipe(
+      z
+        .string()
+        .regex(/^AC[0-9a-fA-F]{32}$/, 'must be "AC" followed by 32 hex characters')
+        .optional(),
+    ),
+    TWILIO_AUTH_TOKEN: optionalString,
+    TWILIO_PHONE_NUMBER: optionalString.pipe(e164.optional()),
+    TWILIO_MESSAGING_SERVICE_SID: optionalString.pipe(
+      z
+        .string()
+        .regex(/^MG[0-9a-fA-F]{32}$/, 'must be "MG" followed by 32 hex characters')
+        .optional(),
+    ),
+    TWILIO_API_BASE_URL: optionalString.pipe(z.string().url().optional()),
+    TWILIO_TIMEOUT_MS: int(100, 120_000).default(15_000),
+    SENDER_MPS: z.coerce.number().positive().default(1),
+    SENDER_MPS_OVERRIDES: mpsOverrides,
+    ACCOUNT_MPS: z.coerce.number().positive().optional(),
+    WORKER_CONCURRENCY: int(1, 1000).default(50),
+    WORKER_METRICS_PORT: int(0, 65535).default(9100),
+    ALLOWED_COUNTRIES: countries,
+    RECIPIENT_MAX_PER_HOUR: int(1, 1_000_000).default(30),
+    OTP_MAX_SENDS: int(1, 1000).default(5),
+    OTP_SEND_WINDOW_SECONDS: int(1, 86_400).default(600),
+    API_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(6000),
+    OTP_SECRET: optionalString,
+    SIM_PORT: int(0, 65535).default(4010),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SEND_MAX_ATTEMPTS: int(1, 100).default(8),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === 'production' && !c.OTP_SECRET) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['OTP_SECRET'],
+        message: 'is required when NODE_ENV=production',
+      });
+    }
+  });
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  /** secret → key name */
+  apiKeys: Map<string, string>;
+  dashboard: { user: string; password: string } | undefined;
+  twilio: {
+    accountSid: string | undefined;
+    authToken: string | undefined;
+    phoneNumber: string | undefined;
+    messagingServiceSid: string | undefined;
+    apiBaseUrl: string | undefined;
+    timeoutMs: number;
+  };
+  senderMps: number;
+  senderMpsOverrides: Map<string, number>;
+  accountMps: number | undefined;
+  workerConcurrency: number;
+  workerMetricsPort: number;
+  allowedCountries: Set<string> | undefined;
+  recipientMaxPerHour: number;
+  otpMaxSends: number;
+  otpSendWindowSeconds: number;
+  apiRateLimitPerMinute: number;
+  otpSecret: string | undefined;
+  simPort: number;
+  logLevel: Env['LOG_LEVEL'];
+  sendMaxAttempts: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the environment once; the first bad variable is named in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const value = env[variable];
+    const shown = value === undefined || /SECRET|TOKEN|PASSWORD|KEYS/.test(variable) ? '' : ` (got "${value}")`;
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  const c = parsed.data;
+  return {
+    nodeEnv: c.NODE_ENV,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    queuePrefix: c.QUEUE_PREFIX,
+    port: c.PORT,
+    host: c.HOST,
+    publicBaseUrl: c.PUBLIC_BASE_URL,
+    apiKeys: c.API_KEYS,
+    dashboard:
+      c.DASHBOARD_USER && c.DASHBOARD_PASSWORD ? { user: c.DASHBOARD_USER, password: c.DASHBOARD_PASSWORD } : undefined,
+    twilio: {
+      accountSid: c.TWILIO_ACCOUNT_SID,
+      authToken: c.TWILIO_AUTH_TOKEN,
+      phoneNumber: c.TWILIO_PHONE_NUMBER,
+      messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID,
+      apiBaseUrl: c.TWILIO_API_BASE_URL?.replace(/\/+$/, ''),
+      timeoutMs: c.TWILIO_TIMEOUT_MS,
+    },
+    senderMps: c.SENDER_MPS,
+    senderMpsOverrides: c.SENDER_MPS_OVERRIDES,
+    accountMps: c.ACCOUNT_MPS,
+    workerConcurrency: c.WORKER_CONCURRENCY,
+    workerMetricsPort: c.WORKER_METRICS_PORT,
+    allowedCountries: c.ALLOWED_COUNTRIES,
+    recipientMaxPerHour: c.RECIPIENT_MAX_PER_HOUR,
+    otpMaxSends: c.OTP_MAX_SENDS,
+    otpSendWindowSeconds: c.OTP_SEND_WINDOW_SECONDS,
+    apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
+    otpSecret: c.OTP_SECRET,
+    simPort: c.SIM_PORT,
+    logLevel: c.LOG_LEVEL,
+    sendMaxAttempts: c.SEND_MAX_ATTEMPTS,
+  };
+}
+
+/** For entry points: a bad setting ends the process with one line naming the variable. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`smsq: invalid configuration: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

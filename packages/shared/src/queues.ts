@@ -1,0 +1,58 @@
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+
+/**
+ * Queue names carry a Redis Cluster hash tag, so each queue's keys share a slot while different queues
+ * can live on different nodes; QUEUE_PREFIX comes first so several stacks can share one Redis.
+ */
+export const SEND_QUEUE = '{send}';
+export const STATUS_QUEUE = '{status}';
+
+/** Only the id travels through Redis: bodies (and OTP codes) stay in Postgres. */
+export interface SendJob {
+  messageId: string;
+}
+
+/** A Twilio status callback, taken from the webhook and applied by the worker. */
+export interface StatusJob {
+  messageId: string | undefined;
+  twilioSid: string;
+  twilioStatus: string;
+  errorCode: number | undefined;
+  receivedAt: string;
+}
+
+/** Retries use the worker's `jitter` backoff strategy (exponential, full jitter). */
+export const SEND_JOB_OPTIONS: DefaultJobOptions = {
+  backoff: { type: 'jitter', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export const STATUS_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export interface Queues {
+  send: Queue<SendJob>;
+  status: Queue<StatusJob>;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string, sendAttempts = 8): Queues {
+  const send = new Queue<SendJob>(SEND_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: { ...SEND_JOB_OPTIONS, attempts: sendAttempts },
+  });
+  const status = new Queue<StatusJob>(STATUS_QUEUE, { connection, prefix, defaultJobOptions: STATUS_JOB_OPTIONS });
+  return {
+    send,
+    status,
+    async close() {
+      await Promise.all([send.close(), status.close()]);
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import type { Config } from './config.js';
+
+export type TwilioClient = twilio.Twilio;
+export const { RestException } = twilio;
+export type RestException = InstanceType<typeof twilio.RestException>;
+
+const TWILIO_API = 'https://api.twilio.com';
+
+/**
+ * Sends every request to another base URL (the simulator, or a proxy) while keeping the SDK's own
+ * request building, auth and error handling: the SDK has no base-URL option for the v2010 API.
+ */
+class RedirectingRequestClient extends twilio.RequestClient {
+  constructor(
+    private readonly baseUrl: string,
+    timeoutMs: number,
+  ) {
+    super({ timeout: timeoutMs, keepAlive: true });
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    return super.request<TData>({ ...opts, uri: opts.uri.replace(TWILIO_API, this.baseUrl) });
+  }
+}
+
+export class TwilioNotConfiguredError extends Error {
+  constructor() {
+    super('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set');
+  }
+}
+
+export function createTwilioClient(cfg: Config['twilio']): TwilioClient {
+  if (!cfg.accountSid || !cfg.authToken) throw new TwilioNotConfiguredError();
+  const httpClient = cfg.apiBaseUrl
+    ? new RedirectingRequestClient(cfg.apiBaseUrl, cfg.timeoutMs)
+    : new twilio.RequestClient({ timeout: cfg.timeoutMs, keepAlive: true });
+  return twilio(cfg.accountSid, cfg.authToken, { httpClient });
+}
+
+/** Checks X-Twilio-Signature over the public URL Twilio called and the decoded form parameters. */
+export function isValidTwilioSignature(
+  authToken: string,
+  signature: string | undefined,
+  url: string,
+  params: Record<string, unknown>,
+): boolean {
+  if (!signature) return false;
+  return twilio.validateRequest(authToken, signature, url, params);
+}

@@ -1,0 +1,13 @@
+import type { SimState } from './state.js';
+import type { TaskRunner } from './tasks.js';
+
+/** What the route modules share. */
+export interface SimContext {
+  accountSid: string;
+  authToken: string;
+  /** In the order given; the first one is the sender a Messaging Service "picks". */
+  phoneNumbers: string[];
+  callbackDelayMs: number;
+  state: SimState;
+  runner: TaskRunner;
+}

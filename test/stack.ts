@@ -1,0 +1,115 @@
+import {
+  createPrisma,
+  createRedis,
+  createTwilioClient,
+  createLogger,
+  loadConfig,
+  type Config,
+  type PrismaClient,
+} from '@smsq/shared';
+import { buildApp, createApiDeps, type ApiDeps } from '@smsq/api';
+import { startWorkers, type Workers } from '@smsq/worker';
+import { buildSim, type Sim } from '@smsq/twilio-sim';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { createTestStores, type TestStores } from './context.js';
+
+export const API_KEY = 'test-secret-key';
+export const AUTH = { authorization: `Bearer ${API_KEY}` };
+export const ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
+export const AUTH_TOKEN = 'b2'.repeat(16);
+export const FROM = '+15005550006';
+
+export interface Stack {
+  config: Config;
+  stores: TestStores;
+  api: FastifyInstance;
+  apiDeps: ApiDeps;
+  /** A separate client for assertions. */
+  prisma: PrismaClient;
+  sim: Sim | undefined;
+  workers: Workers | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The real thing on real stores: API (listening, so the simulator's callbacks reach it), the simulator
+ * behind the real Twilio SDK, and workers. `withWorkers: false` gives an API on its own.
+ */
+export async function startStack(
+  opts: { withWorkers?: boolean; env?: Record<string, string>; callbackDelayMs?: number } = {},
+): Promise<Stack> {
+  const stores = await createTestStores();
+  const withWorkers = opts.withWorkers ?? true;
+  const sim = withWorkers
+    ? await buildSim({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, callbackDelayMs: opts.callbackDelayMs ?? 20 })
+    : undefined;
+  const simUrl = sim ? await sim.app.listen({ port: 0, host: '127.0.0.1' }) : undefined;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: stores.databaseUrl,
+    REDIS_URL: stores.redisUrl,
+    QUEUE_PREFIX: stores.queuePrefix,
+    API_KEYS: `tests:${API_KEY}`,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_PHONE_NUMBER: FROM,
+    TWILIO_TIMEOUT_MS: '3000',
+    WORKER_CONCURRENCY: '20',
+    ...(simUrl ? { TWILIO_API_BASE_URL: simUrl } : {}),
+    ...opts.env,
+  });
+  const logger = createLogger(config, 'test');
+  const apiDeps = createApiDeps(config);
+  const api = await buildApp(apiDeps, { logger });
+  const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
+  // Routes and workers read the base URL per request, so it can be set once the port is known.
+  config.publicBaseUrl = apiUrl;
+
+  let workerRedis: Redis | undefined;
+  let workerPrisma: PrismaClient | undefined;
+  let workers: Workers | undefined;
+  if (withWorkers) {
+    workerRedis = createRedis(config.redisUrl, 'worker');
+    workerPrisma = createPrisma(config.databaseUrl);
+    workers = startWorkers({
+      config,
+      prisma: workerPrisma,
+      redis: workerRedis,
+      twilio: createTwilioClient(config.twilio),
+      logger,
+    });
+  }
+  const prisma = createPrisma(config.databaseUrl, 2);
+  return {
+    config,
+    stores,
+    api,
+    apiDeps,
+    prisma,
+    sim,
+    workers,
+    async close() {
+      await workers?.close(5000);
+      await sim?.close();
+      await api.close();
+      await apiDeps.close();
+      workerRedis?.disconnect();
+      await workerPrisma?.$disconnect();
+      await prisma.$disconnect();
+      await stores.drop();
+    },
+  };
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
