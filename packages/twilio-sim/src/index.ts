@@ -40,7 +40,11 @@ export async function buildSim(options: SimOptions): Promise<Sim> {
   if (!ACCOUNT_SID.test(options.accountSid)) {
     throw new Error(`accountSid must be AC followed by 32 hex digits, got ${options.accountSid}`);
   }
-  const app = Fastify({ logger: options.logger ?? false });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Fault settings are JSON: reject unknown fields and strings-for-numbers instead of silently fixing them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  });
   await app.register(formbody);
   const state = new SimState();
   const context: SimContext = {

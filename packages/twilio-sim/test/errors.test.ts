@@ -78,7 +78,7 @@ describe('create validation', () => {
     const to = '+15005550004';
     await restError(h.client.messages.create({ to, from: FROM, body: 'blocked', attempt: 2 }));
     const log = await h.control<{ messages: Record<string, unknown>[] }>('GET', `/_sim/messages?to=${encodeURIComponent(to)}`);
-    expect(log.body.messages).toEqual([
+    expect(log.body.messages.at(-1)).toEqual(
       expect.objectContaining({
         sid: null,
         to,
@@ -90,7 +90,7 @@ describe('create validation', () => {
         response: { httpStatus: 400, code: 21610 },
         callbacks: [],
       }),
-    ]);
+    );
     expect(await h.client.messages.list({ to })).toEqual([]);
   });
 });

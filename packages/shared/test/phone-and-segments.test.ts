@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { maskPhone, parsePhone } from '../src/phone.js';
+import { countSegments } from '../src/segments.js';
+import { STATUS_ORDER, fromTwilioStatus, isFinal } from '../src/statuses.js';
+
+describe('parsePhone', () => {
+  it('normalises international numbers to E.164 with their country', () => {
+    expect(parsePhone('+1 (415) 555-2671')).toEqual({ e164: '+14155552671', country: 'US' });
+    expect(parsePhone('+44 7400 123456')).toEqual({ e164: '+447400123456', country: 'GB' });
+  });
+  it.each(['4155552671', '+1555', '+999123456789', '', 'phone', '+1415555267100000'])('rejects %j', (n) => {
+    expect(parsePhone(n)).toBeUndefined();
+  });
+  it('masks all but the last four digits', () => {
+    expect(maskPhone('+14155552671')).toBe('***2671');
+  });
+});
+
+describe('countSegments (as Twilio counts)', () => {
+  it.each([
+    ['a'.repeat(160), 1, 'GSM-7'],
+    ['a'.repeat(161), 2, 'GSM-7'],
+    ['a'.repeat(306), 2, 'GSM-7'],
+    ['a'.repeat(307), 3, 'GSM-7'],
+    ['€'.repeat(80), 1, 'GSM-7'], // escape characters count twice
+    ['€'.repeat(81), 2, 'GSM-7'],
+    ['é'.repeat(70), 1, 'GSM-7'], // é is in GSM-7's basic set
+    ['ж'.repeat(70), 1, 'UCS-2'],
+    ['ж'.repeat(71), 2, 'UCS-2'],
+    [`${'a'.repeat(152)}😀`, 3, 'UCS-2'], // Twilio's own example: one emoji turns it all UCS-2
+  ])('%#: %s segments', (body, segments, encoding) => {
+    expect(countSegments(body)).toEqual({ segments, encoding });
+  });
+});
+
+describe('statuses', () => {
+  it('order and finality', () => {
+    expect(STATUS_ORDER.indexOf('submitted')).toBeLessThan(STATUS_ORDER.indexOf('sent'));
+    expect(STATUS_ORDER.filter(isFinal)).toEqual(['delivered', 'undelivered', 'failed', 'expired', 'canceled']);
+  });
+  it("maps Twilio's statuses", () => {
+    expect(fromTwilioStatus('queued')).toBe('submitted');
+    expect(fromTwilioStatus('sent')).toBe('sent');
+    expect(fromTwilioStatus('undelivered')).toBe('undelivered');
+    expect(fromTwilioStatus('receiving')).toBeUndefined();
+  });
+});
