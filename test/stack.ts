@@ -29,6 +29,7 @@ export interface Stack {
   prisma: PrismaClient;
   sim: Sim | undefined;
   workers: Workers | undefined;
+  env: NodeJS.ProcessEnv;
   close(): Promise<void>;
 }
 
@@ -37,13 +38,14 @@ export interface Stack {
  * behind the real Twilio SDK, and workers. `withWorkers: false` gives an API on its own.
  */
 export async function startStack(
-  opts: { withWorkers?: boolean; env?: Record<string, string>; callbackDelayMs?: number } = {},
+  opts: { withWorkers?: boolean; withSim?: boolean; env?: Record<string, string>; callbackDelayMs?: number } = {},
 ): Promise<Stack> {
   const stores = await createTestStores();
   const withWorkers = opts.withWorkers ?? true;
-  const sim = withWorkers
-    ? await buildSim({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, callbackDelayMs: opts.callbackDelayMs ?? 20 })
-    : undefined;
+  const sim =
+    (opts.withSim ?? withWorkers)
+      ? await buildSim({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, callbackDelayMs: opts.callbackDelayMs ?? 20 })
+      : undefined;
   const simUrl = sim ? await sim.app.listen({ port: 0, host: '127.0.0.1' }) : undefined;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -66,6 +68,23 @@ export async function startStack(
   const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   // Routes and workers read the base URL per request, so it can be set once the port is known.
   config.publicBaseUrl = apiUrl;
+
+  /** The environment a worker process of this stack needs (for tests that spawn one). */
+  const env = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: stores.databaseUrl,
+    REDIS_URL: stores.redisUrl,
+    QUEUE_PREFIX: stores.queuePrefix,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_PHONE_NUMBER: FROM,
+    PUBLIC_BASE_URL: apiUrl,
+    WORKER_METRICS_PORT: '0',
+    ...(simUrl ? { TWILIO_API_BASE_URL: simUrl } : {}),
+    ...opts.env,
+  };
 
   let workerRedis: Redis | undefined;
   let workerPrisma: PrismaClient | undefined;
@@ -90,6 +109,7 @@ export async function startStack(
     prisma,
     sim,
     workers,
+    env,
     async close() {
       await workers?.close(5000);
       await sim?.close();

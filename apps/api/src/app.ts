@@ -4,7 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createLogger, type Logger } from '@smsq/shared';
 import type { ApiDeps } from './deps.js';
 import apiKeyAuth from './plugins/api-key-auth.js';
+import { dashboard } from './plugins/dashboard.js';
 import errorHandler from './plugins/error-handler.js';
+import metrics from './plugins/metrics.js';
+import openapi from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -26,6 +29,9 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(errorHandler);
+  await app.register(openapi, { publicBaseUrl: deps.config.publicBaseUrl });
+  await app.register(metrics, { queues: deps.queues });
+  await app.register(dashboard, { credentials: deps.config.dashboard, queues: deps.queues });
   await app.register(healthRoutes, deps);
   await app.register(webhookRoutes, { prefix: '/webhooks/twilio', ...deps });
   await app.register(

@@ -37,4 +37,6 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const unavailable = (what: string) =>
-  new ApiError(503, 'unavailable', `${what} is unavailable; nothing was recorded, try again`);
+  new ApiError(503, 'unavailable', `${what} is unavailable; nothing was recorded, try again`, undefined, {
+    'retry-after': '5',
+  });

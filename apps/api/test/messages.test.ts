@@ -223,3 +223,69 @@ describe('health', () => {
     expect(res.json().error.code).toBe('not_found');
   });
 });
+
+describe('Idempotency-Key', () => {
+  const payload = { to: '+14155552671', body: 'idempotent', category: 'transaction' };
+  const withKey = (key: string, body: object = payload, auth = AUTH) =>
+    stack.api.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { ...auth, 'idempotency-key': key },
+      payload: body,
+    });
+
+  it('returns the first message for a repeat, 409 for another body', async () => {
+    const first = await withKey('k-1');
+    expect(first.statusCode).toBe(202);
+    const again = await withKey('k-1', { category: 'transaction', body: 'idempotent', to: '+14155552671' }); // key order differs
+    expect(again.statusCode).toBe(200);
+    expect(again.json().id).toBe(first.json().id);
+    const other = await withKey('k-1', { ...payload, body: 'changed' });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().error.code).toBe('idempotency_conflict');
+    expect(await stack.prisma.message.count({ where: { body: { in: ['idempotent', 'changed'] } } })).toBe(1);
+  });
+
+  it('records one message when identical requests race', async () => {
+    const body = { ...payload, body: 'race' };
+    const results = await Promise.all(Array.from({ length: 12 }, () => withKey('k-race', body)));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([
+      200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 202,
+    ]);
+    expect(new Set(results.map((r) => r.json().id)).size).toBe(1);
+    expect(await stack.prisma.message.count({ where: { body: 'race' } })).toBe(1);
+    expect(await stack.apiDeps.queues.send.getJob(results[0]!.json().id)).toBeTruthy();
+  });
+
+  it('refuses a malformed key', async () => {
+    const res = await withKey('has space');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('validation_failed');
+  });
+});
+
+describe('POST /v1/messages/:id/cancel', () => {
+  it('cancels a queued message, removes its job, and refuses a second cancel', async () => {
+    const id = (
+      await post({ to: '+14155552671', body: 'cancel me', sendAt: new Date(Date.now() + 600_000).toISOString() })
+    ).json().id;
+    const res = await stack.api.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: AUTH });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ id, status: 'canceled' });
+    expect(await stack.apiDeps.queues.send.getJob(id)).toBeUndefined();
+    const again = await stack.api.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: AUTH });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error.code).toBe('not_cancelable');
+    const m = (await stack.api.inject({ url: `/v1/messages/${id}`, headers: AUTH })).json();
+    expect(m.events.map((e: { status: string }) => e.status)).toEqual(['queued', 'canceled']);
+  });
+
+  it('answers 404 for an unknown message', async () => {
+    const res = await stack.api.inject({
+      method: 'POST',
+      url: '/v1/messages/0192f0c4-0000-7000-8000-000000000000/cancel',
+      headers: AUTH,
+    });
+    expect(res.statusCode).toBe(404);
+  });
+});

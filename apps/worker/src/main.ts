@@ -6,7 +6,8 @@ import {
   loadConfigOrExit,
   TwilioNotConfiguredError,
 } from '@smsq/shared';
-import { startHealthServer } from './health-server.js';
+import { createWorkerMetrics } from './metrics.js';
+import { startMetricsServer } from './metrics-server.js';
 import { startWorkers } from './workers.js';
 
 const config = loadConfigOrExit();
@@ -28,7 +29,7 @@ try {
 const prisma = createPrisma(config.databaseUrl, Math.min(50, config.workerConcurrency + 5));
 const redis = createRedis(config.redisUrl, 'worker');
 const workers = startWorkers({ config, prisma, redis, twilio, logger });
-const health = await startHealthServer(config.workerMetricsPort, config.host);
+const metricsServer = await startMetricsServer(config.workerMetricsPort, config.host, createWorkerMetrics(workers));
 logger.info({ concurrency: config.workerConcurrency }, 'worker started');
 
 let stopping = false;
@@ -37,7 +38,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   await workers.close();
-  health.close();
+  metricsServer.close();
   redis.disconnect();
   await prisma.$disconnect();
   process.exit(0);

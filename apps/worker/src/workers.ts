@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import {
   SEND_QUEUE,
+  createQueues,
   STATUS_QUEUE,
   type Config,
   type Logger,
@@ -11,6 +12,7 @@ import {
 } from '@smsq/shared';
 import type { Redis } from 'ioredis';
 import { fullJitterBackoff } from './backoff.js';
+import { startReconciler } from './reconciler.js';
 import { createSendProcessor } from './send-processor.js';
 import { createStatusProcessor } from './status-processor.js';
 
@@ -31,7 +33,9 @@ export interface Workers {
 
 export function startWorkers(deps: WorkerDeps): Workers {
   const { config, redis, logger } = deps;
-  const common = { connection: redis, prefix: config.queuePrefix };
+  const common = { connection: redis, prefix: config.queuePrefix, lockDuration: config.workerLockMs };
+  const queues = createQueues(redis, config.queuePrefix, config.sendMaxAttempts);
+  const reconciler = startReconciler({ ...deps, queues });
   const send = new Worker<SendJob>(SEND_QUEUE, createSendProcessor(deps), {
     ...common,
     concurrency: config.workerConcurrency,
@@ -51,12 +55,14 @@ export function startWorkers(deps: WorkerDeps): Workers {
     send,
     status,
     async close(timeoutMs = 20_000) {
+      await reconciler.stop();
       const graceful = Promise.all([send.close(), status.close()]);
       const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
       if ((await Promise.race([graceful, timer])) === 'timeout') {
         logger.warn('in-flight jobs did not finish in time; handing them back');
         await Promise.all([send.close(true), status.close(true)]);
       }
+      await queues.close();
     },
   };
 }

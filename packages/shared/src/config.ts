@@ -105,6 +105,10 @@ const schema = z
     SIM_PORT: int(0, 65535).default(4010),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SEND_MAX_ATTEMPTS: int(1, 100).default(8),
+    WORKER_LOCK_SECONDS: int(5, 600).default(30),
+    RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
+    RECONCILE_QUEUED_AFTER_SECONDS: int(1, 86_400).default(120),
+    RECONCILE_SENT_AFTER_SECONDS: int(10, 7 * 86_400).default(900),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.OTP_SECRET) {
@@ -151,6 +155,15 @@ export interface Config {
   simPort: number;
   logLevel: Env['LOG_LEVEL'];
   sendMaxAttempts: number;
+  /** BullMQ job lock: how long a killed worker's job waits before another worker takes it over. */
+  workerLockMs: number;
+  reconcile: {
+    intervalMs: number;
+    /** A queued/sending message untouched this long is checked for a lost job. */
+    queuedAfterMs: number;
+    /** A submitted/sent message with no callback this long is fetched from Twilio. */
+    sentAfterMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -207,6 +220,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simPort: c.SIM_PORT,
     logLevel: c.LOG_LEVEL,
     sendMaxAttempts: c.SEND_MAX_ATTEMPTS,
+    workerLockMs: c.WORKER_LOCK_SECONDS * 1000,
+    reconcile: {
+      intervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
+      queuedAfterMs: c.RECONCILE_QUEUED_AFTER_SECONDS * 1000,
+      sentAfterMs: c.RECONCILE_SENT_AFTER_SECONDS * 1000,
+    },
   };
 }
 

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { parsePhone, type Prisma } from '@smsq/shared';
+import { advanceStatus, parsePhone, type Prisma } from '@smsq/shared';
 import { ApiError, notFound } from '../errors.js';
 import { ErrorResponse, IdParams, commonErrors } from '../schemas/common.js';
 import {
   AcceptedMessage,
+  CanceledMessage,
   CreateMessageBody,
+  IdempotencyHeaders,
   ListMessagesQuery,
   MessageDetail,
   MessageList,
@@ -26,14 +28,51 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
       schema: {
         tags: ['messages'],
         summary: 'Accept a message for sending',
+        headers: IdempotencyHeaders,
         body: CreateMessageBody,
-        response: { 202: AcceptedMessage, 404: ErrorResponse, 422: ErrorResponse, ...commonErrors },
+        response: {
+          200: AcceptedMessage,
+          202: AcceptedMessage,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          422: ErrorResponse,
+          ...commonErrors,
+        },
       },
     },
     async (req, reply) => {
-      const accepted = await acceptMessage(deps, req.body, req.apiKeyName);
-      req.log.info({ messageId: accepted.id, category: accepted.category }, 'message accepted');
-      return reply.code(202).send(accepted);
+      const { message, replayed } = await acceptMessage(deps, req.body, req.apiKeyName, req.headers['idempotency-key']);
+      req.log.info({ messageId: message.id, category: message.category, replayed }, 'message accepted');
+      return reply.code(replayed ? 200 : 202).send(message);
+    },
+  );
+
+  app.post(
+    '/messages/:id/cancel',
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'Cancel a message that has not started sending',
+        params: IdParams,
+        response: { 200: CanceledMessage, 404: ErrorResponse, 409: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const { id } = req.params;
+      const canceled = await advanceStatus(deps.prisma, {
+        messageId: id,
+        to: 'canceled',
+        source: 'api',
+        onlyFrom: ['queued'],
+      });
+      if (!canceled) {
+        const m = await deps.prisma.message.findUnique({ where: { id }, select: { status: true } });
+        if (!m) throw notFound('message');
+        throw new ApiError(409, 'not_cancelable', `the message is ${m.status}; only queued messages can be canceled`);
+      }
+      // The job may be running right now; the worker then finds the message canceled and skips it.
+      await deps.queues.send.remove(id).catch(() => undefined);
+      return { id, status: 'canceled' as const };
     },
   );
 

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { isValidTwilioSignature, type Config, type Queues } from '@smsq/shared';
+import { boundedEnqueue } from '../services/bounded-enqueue.js';
 
 export interface WebhookDeps {
   config: Config;
@@ -49,17 +50,19 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app,
     async (req, reply) => {
       const b = req.body;
       const errorCode = b.ErrorCode ? Number(b.ErrorCode) : undefined;
-      await deps.queues.status.add(
-        'status',
-        {
-          messageId: req.query.mid,
-          twilioSid: b.MessageSid,
-          twilioStatus: b.MessageStatus,
-          errorCode,
-          receivedAt: new Date().toISOString(),
-        },
-        // A retried callback while the first is still queued is the same job.
-        { jobId: `${b.MessageSid}-${b.MessageStatus}` },
+      await boundedEnqueue(
+        deps.queues.status.add(
+          'status',
+          {
+            messageId: req.query.mid,
+            twilioSid: b.MessageSid,
+            twilioStatus: b.MessageStatus,
+            errorCode,
+            receivedAt: new Date().toISOString(),
+          },
+          // A retried callback while the first is still queued is the same job.
+          { jobId: `${b.MessageSid}-${b.MessageStatus}` },
+        ),
       );
       return reply.code(204).send(null);
     },

@@ -21,6 +21,12 @@ export const CreateMessageBody = Type.Object(
 );
 export type CreateMessageBody = Static<typeof CreateMessageBody>;
 
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+});
+
+export const CanceledMessage = Type.Object({ id: Type.String(), status: Type.Literal('canceled') });
+
 export const AcceptedMessage = Type.Object({
   id: Type.String(),
   status: Status,

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
 import {
   CATEGORY_PRIORITY,
+  Prisma,
   DEFAULT_TTL_SECONDS,
   countSegments,
   newMessageId,
@@ -10,6 +13,7 @@ import {
   type Queues,
 } from '@smsq/shared';
 import { ApiError } from '../errors.js';
+import { boundedEnqueue } from './bounded-enqueue.js';
 import type { AcceptedMessage, CreateMessageBody } from '../schemas/messages.js';
 
 export interface IntakeDeps {
@@ -56,23 +60,85 @@ function plan(deps: IntakeDeps, req: CreateMessageBody, now: Date) {
     category,
     segments,
     encoding,
+    sendAt: startsAt > now ? startsAt : undefined,
     delayMs: startsAt.getTime() - now.getTime(),
     expiresAt: new Date(startsAt.getTime() + ttlSeconds * 1000),
   };
 }
 
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+export interface Acceptance {
+  message: AcceptedMessage;
+  /** An earlier request with the same Idempotency-Key and body: nothing new was recorded. */
+  replayed: boolean;
+}
+
+function acceptedView(row: {
+  id: string;
+  status: AcceptedMessage['status'];
+  to: string;
+  category: AcceptedMessage['category'];
+  segments: number;
+  encoding: string;
+  createdAt: Date;
+  expiresAt: Date;
+}): AcceptedMessage {
+  return {
+    id: row.id,
+    status: row.status,
+    to: row.to,
+    category: row.category,
+    segments: row.segments,
+    encoding: row.encoding === 'UCS-2' ? 'UCS-2' : 'GSM-7',
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+  };
+}
+
+async function replay(
+  deps: IntakeDeps,
+  apiKey: string,
+  key: string,
+  bodyHash: string,
+): Promise<Acceptance | undefined> {
+  const found = await deps.prisma.idempotencyKey.findUnique({
+    where: { apiKey_key: { apiKey, key } },
+    include: { message: true },
+  });
+  if (!found) return undefined;
+  if (found.createdAt.getTime() < Date.now() - IDEMPOTENCY_TTL_MS) {
+    await deps.prisma.idempotencyKey.deleteMany({ where: { apiKey, key, createdAt: found.createdAt } });
+    return undefined;
+  }
+  if (found.bodyHash !== bodyHash) {
+    throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body');
+  }
+  return { message: acceptedView(found.message), replayed: true };
+}
+
+const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+
 /**
- * Records the message (with its `queued` event) in Postgres, then enqueues its id. If the enqueue fails
- * the row is removed again, so a 503 means nothing was recorded.
+ * Records the message (with its `queued` event, and its Idempotency-Key when given) in one transaction,
+ * then enqueues its id. If the enqueue fails the row is removed again, so a 503 means nothing was
+ * recorded. Two racing requests with one key: the key's primary key lets one insert win; the other
+ * rolls back and answers with the winner's message.
  */
 export async function acceptMessage(
   deps: IntakeDeps,
   req: CreateMessageBody,
   apiKeyName: string,
-): Promise<AcceptedMessage> {
+  idempotencyKey?: string,
+): Promise<Acceptance> {
+  const bodyHash = idempotencyKey ? createHash('sha256').update(stringify(req)).digest('hex') : '';
+  if (idempotencyKey) {
+    const earlier = await replay(deps, apiKeyName, idempotencyKey, bodyHash);
+    if (earlier) return earlier;
+  }
   const now = new Date();
   const p = plan(deps, req, now);
-  const row = await deps.prisma.message.create({
+  const create = deps.prisma.message.create({
     data: {
       id: p.id,
       to: p.to,
@@ -85,27 +151,42 @@ export async function acceptMessage(
       createdAt: now,
       updatedAt: now,
       expiresAt: p.expiresAt,
+      sendAt: p.sendAt,
       events: { create: { status: 'queued', source: 'api', at: now } },
     },
   });
+  let row;
   try {
-    await deps.queues.send.add(
-      'send',
-      { messageId: p.id },
-      { jobId: p.id, priority: CATEGORY_PRIORITY[p.category], delay: p.delayMs > 0 ? p.delayMs : undefined },
-    );
+    [row] = idempotencyKey
+      ? await deps.prisma.$transaction([
+          create,
+          deps.prisma.idempotencyKey.create({
+            data: { apiKey: apiKeyName, key: idempotencyKey, bodyHash, messageId: p.id, createdAt: now },
+          }),
+        ])
+      : [await create];
+  } catch (err) {
+    if (idempotencyKey && isUniqueViolation(err)) {
+      const winner = await replay(deps, apiKeyName, idempotencyKey, bodyHash);
+      if (winner) return winner;
+    }
+    throw err;
+  }
+  try {
+    await enqueueSend(deps, p.id, p.category, p.delayMs);
   } catch (err) {
     await deps.prisma.message.delete({ where: { id: p.id } }).catch(() => undefined);
     throw err;
   }
-  return {
-    id: row.id,
-    status: 'queued',
-    to: row.to,
-    category: p.category,
-    segments: row.segments,
-    encoding: p.encoding,
-    createdAt: row.createdAt.toISOString(),
-    expiresAt: row.expiresAt.toISOString(),
-  };
+  return { message: acceptedView(row), replayed: false };
+}
+
+export function enqueueSend(deps: Pick<IntakeDeps, 'queues'>, id: string, category: CategoryName, delayMs: number) {
+  return boundedEnqueue(
+    deps.queues.send.add(
+      'send',
+      { messageId: id },
+      { jobId: id, priority: CATEGORY_PRIORITY[category], delay: delayMs > 0 ? delayMs : undefined },
+    ),
+  );
 }

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Queues } from '@smsq/shared';
+
+type AnyQueue = Queues['send'] | Queues['status'];
+
+const WEBHOOKS = '/webhooks/twilio/';
+const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const;
+
+/** When a waiting job became due: a `sendAt` message waits only from its send time on. */
+const dueAt = (job: { timestamp: number; opts: { delay?: number } }) => job.timestamp + (job.opts.delay ?? 0);
+
+/**
+ * The job that has waited longest of those next in line: the oldest plain waiting job and the head of
+ * the prioritized set (per-priority heads would need BullMQ's internal key layout).
+ */
+async function oldestWaitingAgeSeconds(queue: AnyQueue, now: number): Promise<number> {
+  const heads = (await Promise.all([queue.getWaiting(0, 0), queue.getPrioritized(0, 0)])).flat();
+  const oldest = Math.min(...heads.filter(Boolean).map(dueAt));
+  return Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : 0;
+}
+
+function registerQueueGauges(registry: Registry, queues: Queues, onError: (err: Error) => void) {
+  const byLabel = Object.entries({ send: queues.send, status: queues.status });
+  // Read from Redis at scrape time; a Redis outage drops these series instead of failing the scrape.
+  new Gauge({
+    name: 'smsq_queue_jobs',
+    help: 'Jobs in a queue by state; waiting + prioritized is the backlog',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const counts = await Promise.all(byLabel.map(([, queue]) => queue.getJobCounts(...JOB_STATES)));
+        byLabel.forEach(([label], i) => {
+          for (const state of JOB_STATES) this.set({ queue: label, state }, counts[i]![state] ?? 0);
+        });
+      } catch (err) {
+        this.reset();
+        onError(err as Error);
+      }
+    },
+  });
+  new Gauge({
+    name: 'smsq_queue_oldest_waiting_age_seconds',
+    help: 'How long the job at the head of the queue has been waiting to run',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const now = Date.now();
+        const ages = await Promise.all(byLabel.map(([, queue]) => oldestWaitingAgeSeconds(queue, now)));
+        byLabel.forEach(([label], i) => this.set({ queue: label }, ages[i]!));
+      } catch (err) {
+        this.reset();
+        onError(err as Error);
+      }
+    },
+  });
+}
+
+/**
+ * Prometheus metrics on GET /metrics, all named `smsq_*`. A registry per app, so several apps in one
+ * process (tests) never collide. Wrapped in fastify-plugin so its hooks see every route.
+ */
+export default fp(
+  async function metrics(app: FastifyInstance, opts: { queues: Queues }) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
+    registerQueueGauges(registry, opts.queues, (err) =>
+      app.log.warn({ err: err.message }, 'queue metrics unavailable'),
+    );
+
+    const requests = new Counter({
+      name: 'smsq_http_requests_total',
+      help: 'HTTP requests by route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    });
+    const duration = new Histogram({
+      name: 'smsq_http_request_duration_seconds',
+      help: 'HTTP request duration by route template',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    const accepted = new Counter({
+      name: 'smsq_messages_accepted_total',
+      help: 'Messages accepted for sending (202 on POST /v1/messages), by category',
+      labelNames: ['category'],
+      registers: [registry],
+    });
+    const callbacks = new Counter({
+      name: 'smsq_webhook_callbacks_total',
+      help: 'Twilio webhook requests received, by endpoint and status code',
+      labelNames: ['endpoint', 'status_code'],
+      registers: [registry],
+    });
+    const signatureFailures = new Counter({
+      name: 'smsq_webhook_signature_failures_total',
+      help: 'Twilio webhook requests refused for a missing or wrong X-Twilio-Signature',
+      labelNames: ['endpoint'],
+      registers: [registry],
+    });
+
+    app.addHook('onResponse', async (req, reply) => {
+      // The route template, not the URL: ids in paths would make a series per message.
+      const route = req.routeOptions.url ?? 'unmatched';
+      const status = String(reply.statusCode);
+      requests.inc({ method: req.method, route, status_code: status });
+      duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+      if (route.startsWith(WEBHOOKS)) {
+        const endpoint = route.slice(WEBHOOKS.length);
+        callbacks.inc({ endpoint, status_code: status });
+        if (reply.statusCode === 403) signatureFailures.inc({ endpoint });
+      }
+    });
+
+    // The category is only known once the route has resolved it (a template brings its own).
+    app.addHook('preSerialization', async (req, reply, payload: unknown) => {
+      if (reply.statusCode === 202 && req.method === 'POST' && req.routeOptions.url === '/v1/messages') {
+        const { category } = payload as { category?: unknown };
+        if (typeof category === 'string') accepted.inc({ category });
+      }
+      return payload;
+    });
+
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
+  },
+  { name: 'metrics' },
+);

@@ -1,0 +1,63 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ErrorResponse } from '../schemas/common.js';
+
+const BEARER = 'bearerAuth';
+const TWILIO_SIGNATURE = 'twilioSignature';
+
+/** Which credential each part of the API takes; other routes (health, docs) are open. */
+function securityFor(url: string): Record<string, string[]>[] | undefined {
+  if (url.startsWith('/v1/')) return [{ [BEARER]: [] }];
+  if (url.startsWith('/webhooks/twilio/')) return [{ [TWILIO_SIGNATURE]: [] }];
+  return undefined;
+}
+
+/** Routes embed the error schema; the document refers to its one component instead of repeating it. */
+function referToErrorSchema(response: object): object {
+  return Object.fromEntries(
+    Object.entries(response).map(([status, s]: [string, { $id?: unknown }]) => [
+      status,
+      s?.$id === ErrorResponse.$id ? { $ref: `${ErrorResponse.$id}#` } : s,
+    ]),
+  );
+}
+
+/**
+ * The OpenAPI document is generated from the TypeBox schemas the routes validate with, so it cannot
+ * drift from what the API accepts. Registered before the routes: @fastify/swagger only sees routes
+ * added after it.
+ */
+export default fp(
+  async function openapi(app: FastifyInstance, opts: { publicBaseUrl: string }) {
+    app.addSchema(ErrorResponse);
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'smsq',
+          version: '1.0.0',
+          description:
+            'SMS notifications through Twilio. Every error is `{"error": {"code", "message", "field"?}}`; the codes are stable.',
+        },
+        servers: [{ url: opts.publicBaseUrl }],
+        components: {
+          securitySchemes: {
+            [BEARER]: { type: 'http', scheme: 'bearer', description: 'A secret from API_KEYS' },
+            [TWILIO_SIGNATURE]: { type: 'apiKey', in: 'header', name: 'X-Twilio-Signature' },
+          },
+        },
+      },
+      transform: ({ schema, url }) => {
+        const security = securityFor(url);
+        const response = schema?.response && referToErrorSchema(schema.response);
+        return { schema: { ...schema, ...(response ? { response } : {}), ...(security ? { security } : {}) }, url };
+      },
+      // Shared schemas keep their $id as component name: `#/components/schemas/ErrorResponse`.
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  },
+  { name: 'openapi' },
+);

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
+
+const DASHBOARD = { DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'board-secret' };
+const basic = (user: string, password: string) => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
+const RIGHT = basic('ops', 'board-secret');
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ env: DASHBOARD });
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+/** `name{labels} value` lines of a Prometheus text scrape, as a map. */
+async function scrape(): Promise<Map<string, number>> {
+  const res = await stack.api.inject({ url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain/);
+  const series = new Map<string, number>();
+  for (const line of res.body.split('\n')) {
+    const m = /^(\S+) (\S+)$/.exec(line);
+    if (m && !line.startsWith('#')) series.set(m[1]!, Number(m[2]));
+  }
+  return series;
+}
+const value = (series: Map<string, number>, name: string) => series.get(name) ?? 0;
+
+describe('OpenAPI', () => {
+  it('describes every /v1 route from the route schemas, with bearer auth and the error schema', async () => {
+    const res = await stack.api.inject({ url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.info).toMatchObject({ title: 'smsq' });
+    expect(Object.keys(doc.paths['/v1/messages'])).toEqual(expect.arrayContaining(['post', 'get']));
+    expect(doc.paths['/v1/messages/{id}'].get.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' })]),
+    );
+    expect(doc.components.securitySchemes.bearerAuth).toEqual(
+      expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    );
+    for (const [path, item] of Object.entries<Record<string, { security?: unknown }>>(doc.paths)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const operation of Object.values(item)) expect(operation.security).toEqual([{ bearerAuth: [] }]);
+    }
+    const post = doc.paths['/v1/messages'].post;
+    expect(post.requestBody.content['application/json'].schema.properties).toHaveProperty('to');
+    expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['202', '400', '401']));
+    for (const status of ['400', '401', '503']) {
+      expect(post.responses[status].content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/ErrorResponse',
+      });
+    }
+    expect(doc.components.schemas.ErrorResponse.properties.error.required).toEqual(['code', 'message']);
+    expect(doc.paths['/webhooks/twilio/status'].post.security).toEqual([{ twilioSignature: [] }]);
+    // The dashboard and the metrics endpoint are not part of the API document.
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/admin') || p === '/metrics')).toBe(false);
+  });
+
+  it('serves the UI at /docs', async () => {
+    const res = await stack.api.inject({ url: '/docs' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+  });
+});
+
+describe('Bull Board at /admin/queues', () => {
+  const paths = ['/admin/queues', '/admin/queues/static/images/logo.svg', '/admin/queues/api/queues'];
+
+  it.each(paths)('refuses %s without credentials or with wrong ones', async (url) => {
+    for (const headers of [{}, basic('ops', 'wrong'), basic('someone', 'board-secret'), { authorization: 'Basic !' }]) {
+      const res = await stack.api.inject({ url, headers });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['www-authenticate']).toMatch(/^Basic realm="smsq queues"/);
+      expect(res.json().error.code).toBe('unauthorized');
+    }
+  });
+
+  it.each(paths)('serves %s with the right credentials', async (url) => {
+    const res = await stack.api.inject({ url, headers: RIGHT });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('lists the send and status queues through its API', async () => {
+    const res = await stack.api.inject({ url: '/admin/queues/api/queues', headers: RIGHT });
+    const names = res.json().queues.map((q: { name: string }) => q.name);
+    expect(names.sort()).toEqual(['{send}', '{status}']);
+    expect(res.json().queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toBe(true);
+  });
+
+  it('is read-only: write endpoints are refused', async () => {
+    for (const url of ['/admin/queues/api/queues/%7Bsend%7D/pause', '/admin/queues/api/queues/%7Bsend%7D/empty']) {
+      const res = await stack.api.inject({ method: 'PUT', url, headers: RIGHT });
+      expect(res.statusCode).toBe(405);
+    }
+    expect(await stack.apiDeps.queues.send.isPaused()).toBe(false);
+  });
+
+  it('answers 401 to everyone when no credentials are configured', async () => {
+    const app = await buildApp({ ...stack.apiDeps, config: { ...stack.config, dashboard: undefined } });
+    try {
+      for (const headers of [{}, RIGHT, basic('', '')]) {
+        expect((await app.inject({ url: '/admin/queues/api/queues', headers })).statusCode).toBe(401);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('exports process metrics and the queue gauges', async () => {
+    const series = await scrape();
+    expect(series.has('smsq_process_cpu_user_seconds_total')).toBe(true);
+    for (const queue of ['send', 'status']) {
+      expect(series.has(`smsq_queue_jobs{queue="${queue}",state="waiting"}`)).toBe(true);
+      expect(series.has(`smsq_queue_oldest_waiting_age_seconds{queue="${queue}"}`)).toBe(true);
+    }
+    expect([...series.keys()].every((name) => name.startsWith('smsq_'))).toBe(true);
+  });
+
+  it('counts requests by route, accepted messages by category, and webhook callbacks', async () => {
+    const before = await scrape();
+    const res = await stack.api.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: AUTH,
+      payload: { to: '+14155552671', body: 'Your card ending 4242 was blocked.', category: 'security' },
+    });
+    expect(res.statusCode).toBe(202);
+    // The simulator's signed callbacks (sent, delivered) come back through the webhook.
+    await eventually(async () => {
+      const m = (await stack.api.inject({ url: `/v1/messages/${res.json().id}`, headers: AUTH })).json();
+      return m.status === 'delivered' ? m : undefined;
+    });
+    const after = await eventually(async () => {
+      const s = await scrape();
+      return value(s, 'smsq_webhook_callbacks_total{endpoint="status",status_code="204"}') -
+        value(before, 'smsq_webhook_callbacks_total{endpoint="status",status_code="204"}') >=
+        2
+        ? s
+        : undefined;
+    });
+    const moved = (name: string) => value(after, name) - value(before, name);
+    expect(moved('smsq_messages_accepted_total{category="security"}')).toBe(1);
+    expect(moved('smsq_http_requests_total{method="POST",route="/v1/messages",status_code="202"}')).toBe(1);
+    expect(moved('smsq_http_request_duration_seconds_count{method="POST",route="/v1/messages"}')).toBe(1);
+    expect(moved('smsq_http_requests_total{method="GET",route="/v1/messages/:id",status_code="200"}')).toBeGreaterThan(
+      0,
+    );
+  });
+
+  it('counts webhook signature failures', async () => {
+    const before = await scrape();
+    const forged = await stack.api.inject({
+      method: 'POST',
+      url: '/webhooks/twilio/status',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'forged' },
+      payload: `MessageSid=SM${'0'.repeat(32)}&MessageStatus=delivered`,
+    });
+    expect(forged.statusCode).toBe(403);
+    const after = await scrape();
+    expect(
+      value(after, 'smsq_webhook_signature_failures_total{endpoint="status"}') -
+        value(before, 'smsq_webhook_signature_failures_total{endpoint="status"}'),
+    ).toBe(1);
+  });
+
+  it('reports the backlog and the age of the oldest waiting job', async () => {
+    await stack.workers!.send.pause();
+    try {
+      for (const to of ['+14155552673', '+14155552674']) {
+        const res = await stack.api.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: AUTH,
+          payload: { to, body: 'held back', category: 'marketing' },
+        });
+        expect(res.statusCode).toBe(202);
+      }
+      await new Promise((r) => setTimeout(r, 1100));
+      const series = await scrape();
+      expect(
+        value(series, 'smsq_queue_jobs{queue="send",state="waiting"}') +
+          value(series, 'smsq_queue_jobs{queue="send",state="prioritized"}'),
+      ).toBe(2);
+      expect(value(series, 'smsq_queue_oldest_waiting_age_seconds{queue="send"}')).toBeGreaterThanOrEqual(1);
+    } finally {
+      stack.workers!.send.resume();
+    }
+  });
+});

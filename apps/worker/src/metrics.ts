@@ -1,0 +1,86 @@
+import type { Job, Worker } from 'bullmq';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Workers } from './workers.js';
+
+/** Twilio's error code of a failed attempt: the SDK's RestException carries it, as do network errors theirs. */
+function failureCode(err: Error): string {
+  const { code } = err as { code?: unknown };
+  return typeof code === 'number' || typeof code === 'string' ? String(code) : 'unknown';
+}
+
+/** BullMQ's own rule (Job.shouldRetryJob); `attemptsMade` already counts the attempt that failed. */
+const willRetry = (job: Job, err: Error) =>
+  err.name !== 'UnrecoverableError' && job.attemptsMade < (job.opts.attempts ?? 1);
+
+/** When a send job became due: a `sendAt` message is late only from its send time on. */
+const dueAt = (job: Job) => job.timestamp + (job.opts.delay ?? 0);
+
+/**
+ * The worker's Prometheus metrics, all named `smsq_*`, gathered from the workers' events and the
+ * outcomes their processors return, in a registry of their own.
+ */
+export function createWorkerMetrics(workers: Pick<Workers, 'send' | 'status'>): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
+  const registers = [registry];
+
+  const jobs = new Counter({
+    name: 'smsq_worker_jobs_total',
+    help: 'Jobs finished, by queue and outcome (the processor result, or "failed" when out of tries)',
+    labelNames: ['queue', 'outcome'],
+    registers,
+  });
+  const retries = new Counter({
+    name: 'smsq_worker_job_retries_total',
+    help: 'Failed attempts that will be tried again',
+    labelNames: ['queue'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'smsq_worker_job_duration_seconds',
+    help: 'Time one attempt took; on the send queue this is mostly the Twilio call',
+    labelNames: ['queue'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const sendFailures = new Counter({
+    name: 'smsq_send_attempt_failures_total',
+    help: 'Send attempts that raised an error, by Twilio error code (or network error code)',
+    labelNames: ['code'],
+    registers,
+  });
+  const acceptToSubmit = new Histogram({
+    name: 'smsq_send_accept_to_submit_seconds',
+    help: 'From a message being accepted (or due, with sendAt) to Twilio taking it',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers,
+  });
+
+  // Timed from the event rather than job.processedOn so the figure does not depend on clocks agreeing.
+  const startedAt = new WeakMap<Job, number>();
+  const observeDuration = (queue: string, job: Job) => {
+    const start = startedAt.get(job);
+    if (start !== undefined) duration.observe({ queue }, (performance.now() - start) / 1000);
+  };
+
+  const byQueue: [string, Worker][] = [
+    ['send', workers.send],
+    ['status', workers.status],
+  ];
+  for (const [queue, worker] of byQueue) {
+    worker.on('active', (job: Job) => startedAt.set(job, performance.now()));
+    worker.on('completed', (job: Job, outcome: unknown) => {
+      observeDuration(queue, job);
+      jobs.inc({ queue, outcome: String(outcome) });
+      if (queue === 'send' && outcome === 'submitted') acceptToSubmit.observe((Date.now() - dueAt(job)) / 1000);
+    });
+    worker.on('failed', (job: Job | undefined, err: Error) => {
+      if (queue === 'send') sendFailures.inc({ code: failureCode(err) });
+      if (!job) return;
+      observeDuration(queue, job);
+      if (willRetry(job, err)) retries.inc({ queue });
+      else jobs.inc({ queue, outcome: 'failed' });
+    });
+  }
+  return registry;
+}

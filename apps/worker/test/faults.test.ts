@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
+
+/**
+ * Nothing lost, nothing sent twice: a few hundred messages through a misbehaving Twilio, a worker
+ * killed with SIGKILL mid-run, and the queue's Redis keys deleted mid-run. Every run asserts that each
+ * message reached a final status and that the simulator created at most one Twilio message per body.
+ */
+const FINAL = ['delivered', 'undelivered', 'failed', 'expired', 'canceled'];
+
+async function post(stack: Stack, n: number, tag: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+        stack.api.inject({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: AUTH,
+          payload: { to: `+1415555${String(1000 + ((i + j) % 9000)).padStart(4, '0')}`, body: `${tag} #${i + j}` },
+        }),
+      ),
+    );
+    for (const r of batch) {
+      expect(r.statusCode).toBe(202);
+      ids.push(r.json().id);
+    }
+  }
+  return ids;
+}
+
+async function allFinal(stack: Stack, ids: string[], timeoutMs: number) {
+  await eventually(async () => {
+    const open = await stack.prisma.message.count({ where: { id: { in: ids }, status: { notIn: FINAL as never[] } } });
+    return open === 0 ? true : undefined;
+  }, timeoutMs);
+}
+
+interface SimMessage {
+  sid: string | null;
+  body: string | null;
+}
+async function duplicatesAtTwilio(stack: Stack, tag: string): Promise<{ created: number; duplicates: number }> {
+  const all: SimMessage[] = (await stack.sim!.app.inject({ url: '/_sim/messages' })).json().messages;
+  const created = all.filter((m) => m.sid && m.body?.startsWith(`${tag} #`));
+  const bodies = new Set(created.map((m) => m.body));
+  return { created: created.length, duplicates: created.length - bodies.size };
+}
+
+describe('a misbehaving Twilio', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { TWILIO_TIMEOUT_MS: '800', RECONCILE_INTERVAL_SECONDS: '1', RECONCILE_QUEUED_AFTER_SECONDS: '3' },
+    });
+  });
+  afterAll(async () => stack.close());
+
+  it('429s, 5xx, lost answers, latency and timeouts: every message final, none twice, retries recorded', async () => {
+    await stack.sim!.app.inject({
+      method: 'POST',
+      url: '/_sim/faults',
+      payload: {
+        rate429: 0.15,
+        errorRate: 0.1,
+        errorCodes: [20500, 20503],
+        createThenFailRate: 0.05,
+        latencyMs: 20,
+        timeoutRate: 0.03,
+      },
+    });
+    const ids = await post(stack, 300, 'faulty');
+    await allFinal(stack, ids, 90_000);
+    // Stop injecting faults but keep the simulator's record of what it created.
+    await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: {} });
+    const rows = await stack.prisma.message.findMany({
+      where: { id: { in: ids } },
+      select: { status: true, attempts: true },
+    });
+    const { created, duplicates } = await duplicatesAtTwilio(stack, 'faulty');
+    expect(duplicates).toBe(0);
+    expect(rows.filter((r) => r.status === 'delivered').length).toBe(created);
+    expect(rows.some((r) => r.attempts > 1)).toBe(true);
+    const retryEvents = await stack.prisma.messageEvent.count({ where: { messageId: { in: ids }, status: 'sending' } });
+    expect(retryEvents).toBe(rows.reduce((sum, r) => sum + r.attempts, 0));
+  }, 120_000);
+
+  it('permanent errors cost one try', async () => {
+    await stack.sim!.app.inject({
+      method: 'POST',
+      url: '/_sim/faults',
+      payload: { errorRate: 1, errorCodes: [21211] },
+    });
+    const ids = await post(stack, 20, 'permanent');
+    await allFinal(stack, ids, 30_000);
+    await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: {} });
+    const rows = await stack.prisma.message.findMany({ where: { id: { in: ids } } });
+    expect(rows.every((r) => r.status === 'failed' && r.attempts === 1 && r.errorCode === 21211)).toBe(true);
+  });
+
+  it("deleting the queue's Redis keys mid-run loses nothing: the reconciler requeues from Postgres", async () => {
+    await stack.workers!.send.pause();
+    const ids = await post(stack, 200, 'wiped');
+    const redis = stack.apiDeps.redis;
+    const keys = await redis.keys(`${stack.config.queuePrefix}:{send}:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
+    stack.workers!.send.resume();
+    await allFinal(stack, ids, 60_000);
+    expect((await duplicatesAtTwilio(stack, 'wiped')).duplicates).toBe(0);
+    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(200);
+  }, 90_000);
+});
+
+describe('a worker killed with SIGKILL mid-run', () => {
+  let stack: Stack;
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    stack = await startStack({
+      withWorkers: false,
+      withSim: true,
+      env: { WORKER_LOCK_SECONDS: '5', RECONCILE_INTERVAL_SECONDS: '1', RECONCILE_QUEUED_AFTER_SECONDS: '8' },
+    });
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await stack.close();
+  });
+
+  function startWorkerProcess(): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+      env: { ...stack.env, WORKER_CONCURRENCY: '20' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(child);
+    return child;
+  }
+
+  it('every message final, none sent twice', async () => {
+    await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: { latencyMs: 40 } });
+    const ids = await post(stack, 300, 'killed');
+    const first = startWorkerProcess();
+    await eventually(async () => {
+      const done = await stack.prisma.message.count({ where: { id: { in: ids }, status: { not: 'queued' } } });
+      return done > 60 ? true : undefined;
+    }, 30_000);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    startWorkerProcess();
+    await allFinal(stack, ids, 90_000);
+    const { duplicates, created } = await duplicatesAtTwilio(stack, 'killed');
+    expect(duplicates).toBe(0);
+    expect(created).toBe(300);
+    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(300);
+  }, 150_000);
+});
