@@ -8,6 +8,9 @@ import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js
  * message reached a final status and that the simulator created at most one Twilio message per body.
  */
 const FINAL = ['delivered', 'undelivered', 'failed', 'expired', 'canceled'];
+/** SMSQ_FAULT_MESSAGES=3000 for the larger run whose figures are in the README. */
+const N = Number(process.env.SMSQ_FAULT_MESSAGES ?? 300);
+const LONG = Math.max(1, N / 300);
 
 async function post(stack: Stack, n: number, tag: string): Promise<string[]> {
   const ids: string[] = [];
@@ -70,8 +73,8 @@ describe('a misbehaving Twilio', () => {
         timeoutRate: 0.03,
       },
     });
-    const ids = await post(stack, 300, 'faulty');
-    await allFinal(stack, ids, 90_000);
+    const ids = await post(stack, N, 'faulty');
+    await allFinal(stack, ids, 90_000 * LONG);
     // Stop injecting faults but keep the simulator's record of what it created.
     await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: {} });
     const rows = await stack.prisma.message.findMany({
@@ -82,9 +85,14 @@ describe('a misbehaving Twilio', () => {
     expect(duplicates).toBe(0);
     expect(rows.filter((r) => r.status === 'delivered').length).toBe(created);
     expect(rows.some((r) => r.attempts > 1)).toBe(true);
+    console.log(
+      `faulty Twilio: ${N} messages, ${rows.filter((r) => r.status === 'delivered').length} delivered, ` +
+        `${rows.filter((r) => r.status === 'failed').length} failed, ${rows.reduce((a, r) => a + r.attempts, 0)} attempts, ` +
+        `${created} created at Twilio, ${duplicates} duplicates`,
+    );
     const retryEvents = await stack.prisma.messageEvent.count({ where: { messageId: { in: ids }, status: 'sending' } });
     expect(retryEvents).toBe(rows.reduce((sum, r) => sum + r.attempts, 0));
-  }, 120_000);
+  }, 120_000 * LONG);
 
   it('permanent errors cost one try', async () => {
     await stack.sim!.app.inject({
@@ -101,16 +109,16 @@ describe('a misbehaving Twilio', () => {
 
   it("deleting the queue's Redis keys mid-run loses nothing: the reconciler requeues from Postgres", async () => {
     await stack.workers!.send.pause();
-    const ids = await post(stack, 200, 'wiped');
+    const ids = await post(stack, N, 'wiped');
     const redis = stack.apiDeps.redis;
     const keys = await redis.keys(`${stack.config.queuePrefix}:{send}:*`);
     expect(keys.length).toBeGreaterThan(0);
     await redis.del(...keys);
     stack.workers!.send.resume();
-    await allFinal(stack, ids, 60_000);
+    await allFinal(stack, ids, 60_000 * LONG);
     expect((await duplicatesAtTwilio(stack, 'wiped')).duplicates).toBe(0);
-    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(200);
-  }, 90_000);
+    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(N);
+  }, 90_000 * LONG);
 });
 
 describe('a worker killed with SIGKILL mid-run', () => {
@@ -139,19 +147,19 @@ describe('a worker killed with SIGKILL mid-run', () => {
 
   it('every message final, none sent twice', async () => {
     await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: { latencyMs: 40 } });
-    const ids = await post(stack, 300, 'killed');
+    const ids = await post(stack, N, 'killed');
     const first = startWorkerProcess();
     await eventually(async () => {
       const done = await stack.prisma.message.count({ where: { id: { in: ids }, status: { not: 'queued' } } });
-      return done > 60 ? true : undefined;
-    }, 30_000);
+      return done > N / 5 ? true : undefined;
+    }, 30_000 * LONG);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     startWorkerProcess();
-    await allFinal(stack, ids, 90_000);
+    await allFinal(stack, ids, 90_000 * LONG);
     const { duplicates, created } = await duplicatesAtTwilio(stack, 'killed');
     expect(duplicates).toBe(0);
-    expect(created).toBe(300);
-    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(300);
-  }, 150_000);
+    expect(created).toBe(N);
+    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(N);
+  }, 150_000 * LONG);
 });

@@ -57,5 +57,8 @@ for (const [name, path] of Object.entries(LIST_PAGES)) {
   const schema = at(document, ['paths', path, 'get', 'responses', '200', 'content', 'application/json', 'schema']);
   schemas[name] = resolve(document, schema);
 }
-writeFileSync(target, `${JSON.stringify({ source: 'twilio/twilio-oai spec/json/twilio_api_v2010.json', schemas }, null, 2)}\n`);
+writeFileSync(
+  target,
+  `${JSON.stringify({ source: 'twilio/twilio-oai spec/json/twilio_api_v2010.json', schemas }, null, 2)}\n`,
+);
 console.log(`wrote ${Object.keys(schemas).length} schemas to ${target}`);

@@ -31,7 +31,9 @@ describe('account resources via the twilio SDK', () => {
     });
     expect(numbers[0]?.sid).toMatch(/^PN[0-9a-f]{32}$/);
 
-    expect((await h.client.incomingPhoneNumbers.list({ phoneNumber: OWNED })).map((n) => n.phoneNumber)).toEqual([OWNED]);
+    expect((await h.client.incomingPhoneNumbers.list({ phoneNumber: OWNED })).map((n) => n.phoneNumber)).toEqual([
+      OWNED,
+    ]);
     expect((await h.client.incomingPhoneNumbers.list({ phoneNumber: '+1415*' })).map((n) => n.phoneNumber)).toEqual([
       OWNED,
     ]);
@@ -46,7 +48,10 @@ describe('account resources via the twilio SDK', () => {
   it('keeps the same number SIDs across sims', async () => {
     const other = await startSim();
     try {
-      const [mine, theirs] = await Promise.all([h.client.incomingPhoneNumbers.list(), other.client.incomingPhoneNumbers.list()]);
+      const [mine, theirs] = await Promise.all([
+        h.client.incomingPhoneNumbers.list(),
+        other.client.incomingPhoneNumbers.list(),
+      ]);
       expect(theirs.map((n) => n.sid)).toEqual(mine.map((n) => n.sid));
     } finally {
       await other.sim.close();

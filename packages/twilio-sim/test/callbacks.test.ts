@@ -86,7 +86,11 @@ describe('status callbacks', () => {
     expect(statuses()).toEqual(['sent', 'failed']);
     expect(server.received[1]?.params).toMatchObject({ ErrorCode: '30008' });
     expect(server.received[1]?.params).not.toHaveProperty('RawDlrDoneDate');
-    expect(await h.client.messages(message.sid).fetch()).toMatchObject({ status: 'failed', errorCode: 30008, price: null });
+    expect(await h.client.messages(message.sid).fetch()).toMatchObject({
+      status: 'failed',
+      errorCode: 30008,
+      price: null,
+    });
   });
 
   it('includes MessagingServiceSid and the picked sender for Messaging Service sends', async () => {
@@ -105,10 +109,9 @@ describe('status callbacks', () => {
     expect(retry?.headers['i-twilio-idempotency-token']).toBe(first?.headers['i-twilio-idempotency-token']);
     expect(retry?.headers['x-twilio-signature']).toBe(first?.headers['x-twilio-signature']);
 
-    const log = await h.control<{ messages: { sid: string; callbacks: { status: string; httpStatus: number | null }[] }[] }>(
-      'GET',
-      '/_sim/messages',
-    );
+    const log = await h.control<{
+      messages: { sid: string; callbacks: { status: string; httpStatus: number | null }[] }[];
+    }>('GET', '/_sim/messages');
     expect(log.body.messages[0]?.sid).toBe(message.sid);
     expect(log.body.messages[0]?.callbacks.map(({ status, httpStatus }) => ({ status, httpStatus }))).toEqual([
       { status: 'sent', httpStatus: 500 },

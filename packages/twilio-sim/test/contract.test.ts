@@ -37,7 +37,12 @@ describe('responses match the v2010 OpenAPI schemas', () => {
 
       await eventually(() => (callbacks.received.length >= 2 ? true : undefined));
       const final = await h.api<Record<string, unknown>>('GET', `${account}/Messages/${String(plain.sid)}.json`);
-      expect(final.body).toMatchObject({ status: 'undelivered', error_code: 30003, price: '-0.00790', price_unit: 'USD' });
+      expect(final.body).toMatchObject({
+        status: 'undelivered',
+        error_code: 30003,
+        price: '-0.00790',
+        price_unit: 'USD',
+      });
       expect(final.body.date_sent).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
       expect(contractViolations(schema(MESSAGE), final.body)).toEqual([]);
     } finally {

@@ -77,7 +77,10 @@ describe('create validation', () => {
   it('records refused creates in the sim log but not in the Messages list', async () => {
     const to = '+15005550004';
     await restError(h.client.messages.create({ to, from: FROM, body: 'blocked', attempt: 2 }));
-    const log = await h.control<{ messages: Record<string, unknown>[] }>('GET', `/_sim/messages?to=${encodeURIComponent(to)}`);
+    const log = await h.control<{ messages: Record<string, unknown>[] }>(
+      'GET',
+      `/_sim/messages?to=${encodeURIComponent(to)}`,
+    );
     expect(log.body.messages.at(-1)).toEqual(
       expect.objectContaining({
         sid: null,
@@ -103,7 +106,7 @@ describe('authentication and routing', () => {
     await expect(bad.balance.fetch()).rejects.toMatchObject({ status: 401, code: 20003 });
   });
 
-  it('answers 401 with Twilio\'s exact body when credentials are missing', async () => {
+  it("answers 401 with Twilio's exact body when credentials are missing", async () => {
     const response = await fetch(`${h.base}${messagesPath}`);
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({
@@ -127,7 +130,10 @@ describe('authentication and routing', () => {
     const response = await h.api<Record<string, unknown>>('GET', `/2010-04-01/Accounts/${ACCOUNT_SID}/Nope.json`);
     expect(response).toMatchObject({
       status: 404,
-      body: { code: 20404, message: `The requested resource /2010-04-01/Accounts/${ACCOUNT_SID}/Nope.json was not found` },
+      body: {
+        code: 20404,
+        message: `The requested resource /2010-04-01/Accounts/${ACCOUNT_SID}/Nope.json was not found`,
+      },
     });
   });
 

@@ -79,7 +79,11 @@ describe('fault settings', () => {
   it('rate429 answers 429 / 20429 with Retry-After: 1', async () => {
     await h.control('POST', '/_sim/faults', { rate429: 1 });
     expect(await restError(send())).toMatchObject({ status: 429, code: 20429, message: 'Too Many Requests' });
-    const raw = await h.api('POST', `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, { To: TO, From: FROM, Body: 'x' });
+    const raw = await h.api('POST', `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`, {
+      To: TO,
+      From: FROM,
+      Body: 'x',
+    });
     expect(raw.status).toBe(429);
     expect(raw.headers.get('retry-after')).toBe('1');
   });
@@ -104,7 +108,9 @@ describe('fault settings', () => {
 
   it('createThenFailRate stores the message but answers 500', async () => {
     await h.control('POST', '/_sim/faults', { createThenFailRate: 1 });
-    const error = await restError(h.client.messages.create({ to: TO, from: FROM, body: 'lost answer', statusCallback: server.url }));
+    const error = await restError(
+      h.client.messages.create({ to: TO, from: FROM, body: 'lost answer', statusCallback: server.url }),
+    );
     expect(error).toMatchObject({ status: 500, code: 20500 });
     const found = await h.client.messages.list({ to: TO, from: FROM, dateSentAfter: new Date(Date.now() - 60_000) });
     expect(found.map((m) => m.body)).toEqual(['lost answer']);
@@ -138,7 +144,9 @@ describe('fault settings', () => {
     await send();
     await restError(h.client.messages.create({ to: '+15005550004', from: FROM, body: 'x' }));
     await restError(h.client.messages.create({ to: '+15005550004', from: FROM, body: 'x' }));
-    await expect.poll(async () => (await h.control<Stats>('GET', '/_sim/stats')).body.byStatus).toEqual({ delivered: 1 });
+    await expect
+      .poll(async () => (await h.control<Stats>('GET', '/_sim/stats')).body.byStatus)
+      .toEqual({ delivered: 1 });
     const stats = await h.control<Stats>('GET', '/_sim/stats');
     expect(stats.body).toMatchObject({ received: 3, created: 1, rejected: { 21610: 2 }, timedOut: 0 });
   });

@@ -100,7 +100,10 @@ describe('Messages via the twilio SDK', () => {
     const byDay = await h.api<{ messages: { sid: string }[] }>('GET', `${path}?DateSent=${today}`);
     expect(byDay.body.messages.map((m) => m.sid)).toEqual([created.sid]);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-    const beforeToday = await h.api<{ messages: unknown[] }>('GET', `${path}?${encodeURIComponent('DateSent<')}=${yesterday}`);
+    const beforeToday = await h.api<{ messages: unknown[] }>(
+      'GET',
+      `${path}?${encodeURIComponent('DateSent<')}=${yesterday}`,
+    );
     expect(beforeToday.body.messages).toEqual([]);
     const bad = await h.api<{ code: number }>('GET', `${path}?DateSent=not-a-date`);
     expect(bad).toMatchObject({ status: 400, body: { code: 20001 } });
@@ -136,7 +139,9 @@ describe('Messages via the twilio SDK', () => {
       first_page_uri: `${path}?To=%2B14155550001&PageSize=2&Page=0`,
       uri: `${path}?To=%2B14155550001&PageSize=2&Page=0`,
     });
-    expect(body.next_page_uri).toMatch(/^\/2010-04-01\/Accounts\/AC\w+\/Messages\.json\?To=%2B14155550001&PageSize=2&Page=1&PageToken=PASM\w{32}$/);
+    expect(body.next_page_uri).toMatch(
+      /^\/2010-04-01\/Accounts\/AC\w+\/Messages\.json\?To=%2B14155550001&PageSize=2&Page=1&PageToken=PASM\w{32}$/,
+    );
     const big = await h.api<{ page_size: number }>('GET', `${path}?PageSize=5000`);
     expect(big.body.page_size).toBe(1000);
   });

@@ -12,9 +12,9 @@ export interface Schema {
   items?: Schema;
 }
 
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/twilio-schemas.json', import.meta.url), 'utf8'),
-) as { schemas: Record<string, Schema> };
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/twilio-schemas.json', import.meta.url), 'utf8')) as {
+  schemas: Record<string, Schema>;
+};
 
 export function schema(name: string): Schema {
   const found = fixture.schemas[name];
@@ -61,7 +61,9 @@ export function contractViolations(schemaOf: Schema, value: unknown, path = '$')
     }
   }
   if (schemaOf.items && Array.isArray(value)) {
-    value.forEach((item, index) => problems.push(...contractViolations(schemaOf.items ?? {}, item, `${path}[${index}]`)));
+    value.forEach((item, index) =>
+      problems.push(...contractViolations(schemaOf.items ?? {}, item, `${path}[${index}]`)),
+    );
   }
   return problems;
 }
