@@ -14,12 +14,16 @@ if (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN) {
   commands.push({ command: 'npm run -s start:sim', name: 'sim', env });
   console.log(`No Twilio credentials: sending through the simulator on :${simPort}.`);
 }
-if (!env.API_KEYS) console.warn('API_KEYS is not set: every /v1 request will be refused (set e.g. API_KEYS=local:secret).');
+if (!env.API_KEYS)
+  console.warn('API_KEYS is not set: every /v1 request will be refused (set e.g. API_KEYS=local:secret).');
 
 const migrate = spawnSync('npm', ['run', '-s', 'db:migrate'], { stdio: 'inherit', env });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-commands.push({ command: 'npm run -s start:api', name: 'api', env }, { command: 'npm run -s start:worker', name: 'worker', env });
+commands.push(
+  { command: 'npm run -s start:api', name: 'api', env },
+  { command: 'npm run -s start:worker', name: 'worker', env },
+);
 const { result } = concurrently(commands, { killOthersOn: ['failure'], prefixColors: ['blue', 'green', 'magenta'] });
 result.then(
   () => process.exit(0),

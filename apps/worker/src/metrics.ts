@@ -2,7 +2,7 @@ import type { Job, Worker } from 'bullmq';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Workers } from './workers.js';
 
-/** Twilio's error code of a failed attempt: the SDK's RestException carries it, as do network errors theirs. */
+/** Twilio's RestException carries its numeric code, a network error its own (ECONNREFUSED, …). */
 function failureCode(err: Error): string {
   const { code } = err as { code?: unknown };
   return typeof code === 'number' || typeof code === 'string' ? String(code) : 'unknown';
@@ -56,7 +56,7 @@ export function createWorkerMetrics(workers: Pick<Workers, 'send' | 'status'>): 
     registers,
   });
 
-  // Timed from the event rather than job.processedOn so the figure does not depend on clocks agreeing.
+  // A monotonic clock from the `active` event: wall-clock steps cannot bend the figure.
   const startedAt = new WeakMap<Job, number>();
   const observeDuration = (queue: string, job: Job) => {
     const start = startedAt.get(job);

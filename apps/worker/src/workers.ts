@@ -33,7 +33,13 @@ export interface Workers {
 
 export function startWorkers(deps: WorkerDeps): Workers {
   const { config, redis, logger } = deps;
-  const common = { connection: redis, prefix: config.queuePrefix, lockDuration: config.workerLockMs };
+  // A killed worker's jobs are noticed one lock period later, not at BullMQ's default 30 s check.
+  const common = {
+    connection: redis,
+    prefix: config.queuePrefix,
+    lockDuration: config.workerLockMs,
+    stalledInterval: config.workerLockMs,
+  };
   const queues = createQueues(redis, config.queuePrefix, config.sendMaxAttempts);
   const reconciler = startReconciler({ ...deps, queues });
   const send = new Worker<SendJob>(SEND_QUEUE, createSendProcessor(deps), {

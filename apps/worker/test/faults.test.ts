@@ -60,39 +60,45 @@ describe('a misbehaving Twilio', () => {
   });
   afterAll(async () => stack.close());
 
-  it('429s, 5xx, lost answers, latency and timeouts: every message final, none twice, retries recorded', async () => {
-    await stack.sim!.app.inject({
-      method: 'POST',
-      url: '/_sim/faults',
-      payload: {
-        rate429: 0.15,
-        errorRate: 0.1,
-        errorCodes: [20500, 20503],
-        createThenFailRate: 0.05,
-        latencyMs: 20,
-        timeoutRate: 0.03,
-      },
-    });
-    const ids = await post(stack, N, 'faulty');
-    await allFinal(stack, ids, 90_000 * LONG);
-    // Stop injecting faults but keep the simulator's record of what it created.
-    await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: {} });
-    const rows = await stack.prisma.message.findMany({
-      where: { id: { in: ids } },
-      select: { status: true, attempts: true },
-    });
-    const { created, duplicates } = await duplicatesAtTwilio(stack, 'faulty');
-    expect(duplicates).toBe(0);
-    expect(rows.filter((r) => r.status === 'delivered').length).toBe(created);
-    expect(rows.some((r) => r.attempts > 1)).toBe(true);
-    console.log(
-      `faulty Twilio: ${N} messages, ${rows.filter((r) => r.status === 'delivered').length} delivered, ` +
-        `${rows.filter((r) => r.status === 'failed').length} failed, ${rows.reduce((a, r) => a + r.attempts, 0)} attempts, ` +
-        `${created} created at Twilio, ${duplicates} duplicates`,
-    );
-    const retryEvents = await stack.prisma.messageEvent.count({ where: { messageId: { in: ids }, status: 'sending' } });
-    expect(retryEvents).toBe(rows.reduce((sum, r) => sum + r.attempts, 0));
-  }, 120_000 * LONG);
+  it(
+    '429s, 5xx, lost answers, latency and timeouts: every message final, none twice, retries recorded',
+    async () => {
+      await stack.sim!.app.inject({
+        method: 'POST',
+        url: '/_sim/faults',
+        payload: {
+          rate429: 0.15,
+          errorRate: 0.1,
+          errorCodes: [20500, 20503],
+          createThenFailRate: 0.05,
+          latencyMs: 20,
+          timeoutRate: 0.03,
+        },
+      });
+      const ids = await post(stack, N, 'faulty');
+      await allFinal(stack, ids, 90_000 * LONG);
+      // Stop injecting faults but keep the simulator's record of what it created.
+      await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: {} });
+      const rows = await stack.prisma.message.findMany({
+        where: { id: { in: ids } },
+        select: { status: true, attempts: true },
+      });
+      const { created, duplicates } = await duplicatesAtTwilio(stack, 'faulty');
+      expect(duplicates).toBe(0);
+      expect(rows.filter((r) => r.status === 'delivered').length).toBe(created);
+      expect(rows.some((r) => r.attempts > 1)).toBe(true);
+      console.log(
+        `faulty Twilio: ${N} messages, ${rows.filter((r) => r.status === 'delivered').length} delivered, ` +
+          `${rows.filter((r) => r.status === 'failed').length} failed, ${rows.reduce((a, r) => a + r.attempts, 0)} attempts, ` +
+          `${created} created at Twilio, ${duplicates} duplicates`,
+      );
+      const retryEvents = await stack.prisma.messageEvent.count({
+        where: { messageId: { in: ids }, status: 'sending' },
+      });
+      expect(retryEvents).toBe(rows.reduce((sum, r) => sum + r.attempts, 0));
+    },
+    120_000 * LONG,
+  );
 
   it('permanent errors cost one try', async () => {
     await stack.sim!.app.inject({
@@ -107,18 +113,22 @@ describe('a misbehaving Twilio', () => {
     expect(rows.every((r) => r.status === 'failed' && r.attempts === 1 && r.errorCode === 21211)).toBe(true);
   });
 
-  it("deleting the queue's Redis keys mid-run loses nothing: the reconciler requeues from Postgres", async () => {
-    await stack.workers!.send.pause();
-    const ids = await post(stack, N, 'wiped');
-    const redis = stack.apiDeps.redis;
-    const keys = await redis.keys(`${stack.config.queuePrefix}:{send}:*`);
-    expect(keys.length).toBeGreaterThan(0);
-    await redis.del(...keys);
-    stack.workers!.send.resume();
-    await allFinal(stack, ids, 60_000 * LONG);
-    expect((await duplicatesAtTwilio(stack, 'wiped')).duplicates).toBe(0);
-    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(N);
-  }, 90_000 * LONG);
+  it(
+    "deleting the queue's Redis keys mid-run loses nothing: the reconciler requeues from Postgres",
+    async () => {
+      await stack.workers!.send.pause();
+      const ids = await post(stack, N, 'wiped');
+      const redis = stack.apiDeps.redis;
+      const keys = await redis.keys(`${stack.config.queuePrefix}:{send}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+      stack.workers!.send.resume();
+      await allFinal(stack, ids, 60_000 * LONG);
+      expect((await duplicatesAtTwilio(stack, 'wiped')).duplicates).toBe(0);
+      expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(N);
+    },
+    90_000 * LONG,
+  );
 });
 
 describe('a worker killed with SIGKILL mid-run', () => {
@@ -145,21 +155,25 @@ describe('a worker killed with SIGKILL mid-run', () => {
     return child;
   }
 
-  it('every message final, none sent twice', async () => {
-    await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: { latencyMs: 40 } });
-    const ids = await post(stack, N, 'killed');
-    const first = startWorkerProcess();
-    await eventually(async () => {
-      const done = await stack.prisma.message.count({ where: { id: { in: ids }, status: { not: 'queued' } } });
-      return done > N / 5 ? true : undefined;
-    }, 30_000 * LONG);
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
-    startWorkerProcess();
-    await allFinal(stack, ids, 90_000 * LONG);
-    const { duplicates, created } = await duplicatesAtTwilio(stack, 'killed');
-    expect(duplicates).toBe(0);
-    expect(created).toBe(N);
-    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(N);
-  }, 150_000 * LONG);
+  it(
+    'every message final, none sent twice',
+    async () => {
+      await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: { latencyMs: 40 } });
+      const ids = await post(stack, N, 'killed');
+      const first = startWorkerProcess();
+      await eventually(async () => {
+        const done = await stack.prisma.message.count({ where: { id: { in: ids }, status: { not: 'queued' } } });
+        return done > N / 5 ? true : undefined;
+      }, 30_000 * LONG);
+      first.kill('SIGKILL');
+      await new Promise((r) => first.once('exit', r));
+      startWorkerProcess();
+      await allFinal(stack, ids, 90_000 * LONG);
+      const { duplicates, created } = await duplicatesAtTwilio(stack, 'killed');
+      expect(duplicates).toBe(0);
+      expect(created).toBe(N);
+      expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(N);
+    },
+    150_000 * LONG,
+  );
 });

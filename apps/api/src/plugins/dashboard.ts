@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config, Queues } from '@smsq/shared';
 import { ApiError } from '../errors.js';
 
-export const DASHBOARD_PATH = '/admin/queues';
+const DASHBOARD_PATH = '/admin/queues';
 
 export interface DashboardOptions {
   /** Without credentials nobody gets in. */

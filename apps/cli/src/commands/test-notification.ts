@@ -1,0 +1,20 @@
+import { ApiClient, type ApiOptions } from '../api-client.js';
+import { followMessage } from '../follow-message.js';
+import type { Io, Output } from '../io.js';
+
+export interface TestNotificationOptions extends ApiOptions {
+  body?: string;
+  data: Record<string, string>;
+  timeout: number;
+}
+
+/** A security alert to the user's stored number: a category nobody can switch off, so it always goes. */
+export async function testNotification(io: Io, out: Output, userId: string, opts: TestNotificationOptions) {
+  const api = ApiClient.from(opts, io.env);
+  const request = opts.body
+    ? { userId, body: opts.body, category: 'security' }
+    : { userId, template: 'security_alert', data: opts.data };
+  const accepted = await api.post<{ id: string; to: string }>('/v1/messages', request);
+  out.line(`Accepted ${accepted.id} for ${userId} at ${accepted.to}.`);
+  return followMessage(api, out, accepted.id, opts.timeout, accepted);
+}
