@@ -11,3 +11,5 @@ export * from './queues.js';
 export * from './message-store.js';
 export * from './ids.js';
 export * from './twilio-errors.js';
+export * from './opt-outs.js';
+export * from './preferences.js';

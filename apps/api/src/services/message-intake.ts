@@ -5,15 +5,18 @@ import {
   Prisma,
   DEFAULT_TTL_SECONDS,
   countSegments,
+  isOptedOut,
   newMessageId,
   parsePhone,
   type CategoryName,
+  type PhoneNumber,
   type Config,
   type PrismaClient,
   type Queues,
 } from '@smsq/shared';
 import { ApiError } from '../errors.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
+import { resolveRecipient } from './recipients-lookup.js';
 import type { AcceptedMessage, CreateMessageBody } from '../schemas/messages.js';
 
 export interface IntakeDeps {
@@ -22,21 +25,27 @@ export interface IntakeDeps {
   queues: Queues;
 }
 
-/** Checks a request against policy and turns it into the row to store; throws ApiError when refused. */
-function plan(deps: IntakeDeps, req: CreateMessageBody, now: Date) {
-  if ((req.to === undefined) === (req.userId === undefined)) {
-    throw new ApiError(400, 'validation_failed', 'give exactly one of "to" and "userId"', 'to');
-  }
-  if ((req.body === undefined) === (req.template === undefined)) {
-    throw new ApiError(400, 'validation_failed', 'give exactly one of "body" and "template"', 'body');
-  }
-  if (req.userId !== undefined) {
-    throw new ApiError(404, 'unknown_recipient', `no recipient "${req.userId}"`, 'userId');
-  }
-  if (req.template !== undefined) {
-    throw new ApiError(400, 'unknown_template', `no template "${req.template}"`, 'template');
-  }
-  const phone = parsePhone(req.to!);
+export interface PlannedMessage {
+  id: string;
+  to: string;
+  country: string | undefined;
+  userId: string | undefined;
+  body: string;
+  category: CategoryName;
+  template: string | undefined;
+  segments: number;
+  encoding: string;
+  sendAt: Date | undefined;
+  delayMs: number;
+  expiresAt: Date;
+}
+
+/**
+ * The destination rules every message obeys, whoever asks (messages, batches, OTPs): a valid number, an
+ * allowed country, not opted out.
+ */
+export async function checkDestination(deps: IntakeDeps, to: string): Promise<PhoneNumber> {
+  const phone = parsePhone(to);
   if (!phone) throw new ApiError(400, 'invalid_phone_number', 'not a valid phone number in E.164 form', 'to');
   const allowed = deps.config.allowedCountries;
   if (allowed && (!phone.country || !allowed.has(phone.country))) {
@@ -47,7 +56,29 @@ function plan(deps: IntakeDeps, req: CreateMessageBody, now: Date) {
       'to',
     );
   }
+  if (await isOptedOut(deps.prisma, phone.e164)) {
+    throw new ApiError(422, 'recipient_opted_out', 'this number has opted out of messages (STOP)', 'to');
+  }
+  return phone;
+}
+
+/**
+ * Checks a request against policy and turns it into the row to store; throws ApiError when refused.
+ * Reads only: nothing is recorded until the caller stores the plan.
+ */
+export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now: Date): Promise<PlannedMessage> {
+  if ((req.to === undefined) === (req.userId === undefined)) {
+    throw new ApiError(400, 'validation_failed', 'give exactly one of "to" and "userId"', 'to');
+  }
+  if ((req.body === undefined) === (req.template === undefined)) {
+    throw new ApiError(400, 'validation_failed', 'give exactly one of "body" and "template"', 'body');
+  }
+  if (req.template !== undefined) {
+    throw new ApiError(400, 'unknown_template', `no template "${req.template}"`, 'template');
+  }
   const category: CategoryName = req.category ?? 'transaction';
+  const recipient = req.userId === undefined ? undefined : await resolveRecipient(deps.prisma, req.userId, category);
+  const phone = await checkDestination(deps, recipient?.phone ?? req.to!);
   const sendAt = req.sendAt ? new Date(req.sendAt) : undefined;
   const startsAt = sendAt && sendAt > now ? sendAt : now;
   const ttlSeconds = req.ttlSeconds ?? DEFAULT_TTL_SECONDS[category];
@@ -56,13 +87,42 @@ function plan(deps: IntakeDeps, req: CreateMessageBody, now: Date) {
   return {
     id: newMessageId(),
     to: phone.e164,
+    country: phone.country,
+    userId: req.userId,
     body,
     category,
+    template: undefined,
     segments,
     encoding,
     sendAt: startsAt > now ? startsAt : undefined,
     delayMs: startsAt.getTime() - now.getTime(),
     expiresAt: new Date(startsAt.getTime() + ttlSeconds * 1000),
+  };
+}
+
+/** The `messages` row for a plan (without its events), for single and multi-row inserts alike. */
+export function messageRow(
+  p: PlannedMessage,
+  metadata: unknown,
+  apiKeyName: string,
+  now: Date,
+): Prisma.MessageCreateManyInput {
+  return {
+    id: p.id,
+    to: p.to,
+    country: p.country,
+    userId: p.userId,
+    body: p.body,
+    category: p.category,
+    template: p.template,
+    segments: p.segments,
+    encoding: p.encoding,
+    metadata: (metadata as Prisma.InputJsonValue | undefined) ?? undefined,
+    apiKey: apiKeyName,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: p.expiresAt,
+    sendAt: p.sendAt,
   };
 }
 
@@ -137,21 +197,10 @@ export async function acceptMessage(
     if (earlier) return earlier;
   }
   const now = new Date();
-  const p = plan(deps, req, now);
+  const p = await planMessage(deps, req, now);
   const create = deps.prisma.message.create({
     data: {
-      id: p.id,
-      to: p.to,
-      body: p.body,
-      category: p.category,
-      segments: p.segments,
-      encoding: p.encoding,
-      metadata: (req.metadata as object | undefined) ?? undefined,
-      apiKey: apiKeyName,
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: p.expiresAt,
-      sendAt: p.sendAt,
+      ...messageRow(p, req.metadata, apiKeyName, now),
       events: { create: { status: 'queued', source: 'api', at: now } },
     },
   });
