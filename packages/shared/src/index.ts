@@ -13,3 +13,4 @@ export * from './ids.js';
 export * from './twilio-errors.js';
 export * from './opt-outs.js';
 export * from './preferences.js';
+export * from './caps/sliding-window-cap.js';
