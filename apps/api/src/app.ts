@@ -10,6 +10,7 @@ import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { messageBatchRoutes } from './routes/messages-batch.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface BuildOptions {
@@ -39,6 +40,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       v1.removeContentTypeParser('text/plain'); // /v1 speaks JSON only: anything else is a 415
       await v1.register(apiKeyAuth, { keys: deps.config.apiKeys });
       await v1.register(messageRoutes, deps);
+      await v1.register(messageBatchRoutes, deps);
     },
     { prefix: '/v1' },
   );

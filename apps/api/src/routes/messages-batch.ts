@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorResponse, commonErrors } from '../schemas/common.js';
+import { IdempotencyHeaders } from '../schemas/messages.js';
+import { BatchResponse, CreateBatchBody } from '../schemas/messages-batch.js';
+import { acceptBatch } from '../services/message-batch.js';
+import type { IntakeDeps } from '../services/message-intake.js';
+
+export const messageBatchRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps) => {
+  app.post(
+    '/messages/batch',
+    {
+      // 1000 items of up to 1600 characters each; the app-wide limit is sized for one message.
+      bodyLimit: 8 * 1024 * 1024,
+      schema: {
+        tags: ['messages'],
+        summary: 'Accept up to 1000 messages; each item succeeds or fails on its own',
+        description:
+          'Each item is a POST /v1/messages body and gets a result at its index: `{index, id, status}` or ' +
+          '`{index, error}`. The accepted ones are recorded and enqueued together; if that fails the answer ' +
+          'is 503 and nothing was recorded. With an Idempotency-Key, item i is kept under `<key>#<i>`: a ' +
+          'repeated batch returns the same ids for the items accepted before and retries the refused ones.',
+        headers: IdempotencyHeaders,
+        body: CreateBatchBody,
+        response: { 200: BatchResponse, 413: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const results = await acceptBatch(deps, req.body.messages, req.apiKeyName, req.headers['idempotency-key']);
+      const accepted = results.filter((r) => 'id' in r).length;
+      req.log.info({ items: results.length, accepted, refused: results.length - accepted }, 'batch accepted');
+      return { results };
+    },
+  );
+};

@@ -1,0 +1,41 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { STATUS_ORDER } from '@smsq/shared';
+
+export const MAX_BATCH_ITEMS = 1000;
+
+/**
+ * Items are deliberately `unknown` here: each one is checked against CreateMessageBody on its own
+ * (services/message-batch.ts), so one bad item gets an error at its index instead of failing the batch.
+ */
+export const CreateBatchBody = Type.Object(
+  {
+    messages: Type.Array(Type.Unknown({ description: 'a POST /v1/messages body' }), {
+      minItems: 1,
+      maxItems: MAX_BATCH_ITEMS,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CreateBatchBody = Static<typeof CreateBatchBody>;
+
+export const BatchItemError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  field: Type.Optional(Type.String()),
+});
+export type BatchItemError = Static<typeof BatchItemError>;
+
+/**
+ * `{index, id, status}` for an accepted item or `{index, error}` for a refused one. One object with
+ * optional fields rather than a union: fast-json-stringify would test every item against each branch.
+ */
+export const BatchItemResult = Type.Object({
+  index: Type.Integer(),
+  id: Type.Optional(Type.String()),
+  // "queued" for a new message; a replayed Idempotency-Key gives the message's current status.
+  status: Type.Optional(Type.Union(STATUS_ORDER.map((s) => Type.Literal(s)))),
+  error: Type.Optional(BatchItemError),
+});
+export type BatchItemResult = Static<typeof BatchItemResult>;
+
+export const BatchResponse = Type.Object({ results: Type.Array(BatchItemResult) });

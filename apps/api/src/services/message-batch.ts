@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import pLimit from 'p-limit';
+import stringify from 'safe-stable-stringify';
+import { CATEGORY_PRIORITY, Prisma } from '@smsq/shared';
+import { ApiError } from '../errors.js';
+import { CreateMessageBody } from '../schemas/messages.js';
+import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
+import { boundedEnqueue } from './bounded-enqueue.js';
+import { messageRow, planMessage, type IntakeDeps, type PlannedMessage } from './message-intake.js';
+
+// The same options Fastify gives the single-message route, so an item is judged exactly as it would be alone.
+const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
+addFormats.default(ajv);
+const validateItem = ajv.compile<CreateMessageBody>(CreateMessageBody);
+
+/** Items planned at once: enough to keep the pool busy, few enough that single requests are not starved. */
+const PLAN_CONCURRENCY = 16;
+/** Matches the single route's Idempotency-Key lifetime. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+function schemaError(err: ErrorObject | undefined): BatchItemError {
+  const params = (err?.params ?? {}) as Record<string, unknown>;
+  const extra = params.additionalProperty ?? params.missingProperty;
+  const field = [err?.instancePath.replace(/^\//, '').replace(/\//g, '.'), extra].filter(Boolean).join('.');
+  if (params.additionalProperty !== undefined) {
+    return { code: 'validation_failed', message: `unknown field "${String(extra)}"`, field };
+  }
+  return {
+    code: 'validation_failed',
+    message: `${field || 'message'} ${err?.message ?? 'is invalid'}`,
+    ...(field ? { field } : {}),
+  };
+}
+
+const asItemError = (err: ApiError): BatchItemError => err.toJSON().error;
+
+interface Accepted {
+  index: number;
+  plan: PlannedMessage;
+  metadata: unknown;
+  bodyHash: string;
+}
+
+/** Items already recorded under this batch's Idempotency-Key (`<key>#<index>`), by index. */
+async function replayed(
+  deps: IntakeDeps,
+  apiKey: string,
+  idempotencyKey: string,
+  hashes: Map<number, string>,
+): Promise<Map<number, BatchItemResult>> {
+  const keys = [...hashes.keys()].map((i) => `${idempotencyKey}#${i}`);
+  const expired = new Date(Date.now() - IDEMPOTENCY_TTL_MS);
+  await deps.prisma.idempotencyKey.deleteMany({ where: { apiKey, key: { in: keys }, createdAt: { lt: expired } } });
+  const found = await deps.prisma.idempotencyKey.findMany({
+    where: { apiKey, key: { in: keys } },
+    select: { key: true, bodyHash: true, message: { select: { id: true, status: true } } },
+  });
+  const out = new Map<number, BatchItemResult>();
+  for (const row of found) {
+    const index = Number(row.key.slice(idempotencyKey.length + 1));
+    out.set(
+      index,
+      row.bodyHash === hashes.get(index)
+        ? { index, id: row.message.id, status: row.message.status }
+        : {
+            index,
+            error: {
+              code: 'idempotency_conflict',
+              message: 'this Idempotency-Key was used with a different message at this index',
+            },
+          },
+    );
+  }
+  return out;
+}
+
+const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+
+/**
+ * Accepts up to MAX_BATCH_ITEMS messages: each is validated and planned on its own (its refusal is
+ * its result), the accepted ones are recorded in one transaction of multi-row inserts and enqueued
+ * with one atomic addBulk. If the enqueue fails the rows are removed again and the whole request is
+ * a 503, so a batch is never half recorded.
+ */
+export async function acceptBatch(
+  deps: IntakeDeps,
+  items: unknown[],
+  apiKeyName: string,
+  idempotencyKey?: string,
+  raced = false,
+): Promise<BatchItemResult[]> {
+  const now = new Date();
+  const results: (BatchItemResult | undefined)[] = new Array(items.length);
+  const valid = new Map<number, CreateMessageBody>();
+  items.forEach((item, index) => {
+    if (validateItem(item)) valid.set(index, item);
+    else results[index] = { index, error: schemaError(validateItem.errors?.[0]) };
+  });
+
+  const hashes = new Map<number, string>();
+  if (idempotencyKey) {
+    for (const [index, item] of valid) hashes.set(index, createHash('sha256').update(stringify(item)).digest('hex'));
+    for (const [index, result] of await replayed(deps, apiKeyName, idempotencyKey, hashes)) {
+      results[index] = result;
+      valid.delete(index);
+    }
+  }
+
+  const limit = pLimit(PLAN_CONCURRENCY);
+  const accepted: Accepted[] = [];
+  await Promise.all(
+    [...valid].map(([index, item]) =>
+      limit(async () => {
+        try {
+          const plan = await planMessage(deps, item, now);
+          accepted.push({ index, plan, metadata: item.metadata, bodyHash: hashes.get(index) ?? '' });
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          results[index] = { index, error: asItemError(err) };
+        }
+      }),
+    ),
+  );
+
+  if (accepted.length > 0) {
+    try {
+      await record(deps, accepted, apiKeyName, now, idempotencyKey);
+    } catch (err) {
+      // The same batch raced itself: the winner's records are now there to replay.
+      if (idempotencyKey && !raced && isUniqueViolation(err)) {
+        return acceptBatch(deps, items, apiKeyName, idempotencyKey, true);
+      }
+      throw err;
+    }
+    await enqueue(deps, accepted);
+    for (const a of accepted) results[a.index] = { index: a.index, id: a.plan.id, status: 'queued' };
+  }
+  return results as BatchItemResult[];
+}
+
+async function record(deps: IntakeDeps, accepted: Accepted[], apiKeyName: string, now: Date, idempotencyKey?: string) {
+  const { prisma } = deps;
+  await prisma.$transaction([
+    prisma.message.createMany({ data: accepted.map((a) => messageRow(a.plan, a.metadata, apiKeyName, now)) }),
+    prisma.messageEvent.createMany({
+      data: accepted.map((a) => ({ messageId: a.plan.id, status: 'queued' as const, source: 'api' as const, at: now })),
+    }),
+    ...(idempotencyKey
+      ? [
+          prisma.idempotencyKey.createMany({
+            data: accepted.map((a) => ({
+              apiKey: apiKeyName,
+              key: `${idempotencyKey}#${a.index}`,
+              bodyHash: a.bodyHash,
+              messageId: a.plan.id,
+              createdAt: now,
+            })),
+          }),
+        ]
+      : []),
+  ]);
+}
+
+async function enqueue(deps: IntakeDeps, accepted: Accepted[]) {
+  try {
+    await boundedEnqueue(
+      deps.queues.send.addBulk(
+        accepted.map(({ plan }) => ({
+          name: 'send',
+          data: { messageId: plan.id },
+          opts: {
+            jobId: plan.id,
+            priority: CATEGORY_PRIORITY[plan.category],
+            delay: plan.delayMs > 0 ? plan.delayMs : undefined,
+          },
+        })),
+      ),
+    );
+  } catch (err) {
+    await deps.prisma.message
+      .deleteMany({ where: { id: { in: accepted.map((a) => a.plan.id) } } })
+      .catch(() => undefined);
+    throw err;
+  }
+}
