@@ -12,6 +12,8 @@ import { startWorkers, type Workers } from '@smsq/worker';
 import { buildSim, type Sim } from '@smsq/twilio-sim';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
+import twilio from 'twilio';
 import { createTestStores, type TestStores } from './context.js';
 
 export const API_KEY = 'test-secret-key';
@@ -38,7 +40,14 @@ export interface Stack {
  * behind the real Twilio SDK, and workers. `withWorkers: false` gives an API on its own.
  */
 export async function startStack(
-  opts: { withWorkers?: boolean; withSim?: boolean; env?: Record<string, string>; callbackDelayMs?: number } = {},
+  opts: {
+    withWorkers?: boolean;
+    withSim?: boolean;
+    env?: Record<string, string>;
+    callbackDelayMs?: number;
+    /** Where the API's and the workers' loggers write (set LOG_LEVEL in `env`); silent otherwise. */
+    logTo?: DestinationStream;
+  } = {},
 ): Promise<Stack> {
   const stores = await createTestStores();
   const withWorkers = opts.withWorkers ?? true;
@@ -59,12 +68,14 @@ export async function startStack(
     TWILIO_PHONE_NUMBER: FROM,
     TWILIO_TIMEOUT_MS: '3000',
     WORKER_CONCURRENCY: '20',
+    // No MPS limit unless a test sets one (the throughput tests do).
+    SENDER_MPS: '100000',
     ...(simUrl ? { TWILIO_API_BASE_URL: simUrl } : {}),
     ...opts.env,
   });
   const logger = createLogger(config, 'test');
   const apiDeps = createApiDeps(config);
-  const api = await buildApp(apiDeps, { logger });
+  const api = await buildApp(apiDeps, { logger: opts.logTo ? createLogger(config, 'api', opts.logTo) : logger });
   const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   // Routes and workers read the base URL per request, so it can be set once the port is known.
   config.publicBaseUrl = apiUrl;
@@ -82,6 +93,7 @@ export async function startStack(
     TWILIO_PHONE_NUMBER: FROM,
     PUBLIC_BASE_URL: apiUrl,
     WORKER_METRICS_PORT: '0',
+    SENDER_MPS: '100000',
     ...(simUrl ? { TWILIO_API_BASE_URL: simUrl } : {}),
     ...opts.env,
   };
@@ -97,7 +109,7 @@ export async function startStack(
       prisma: workerPrisma,
       redis: workerRedis,
       twilio: createTwilioClient(config.twilio),
-      logger,
+      logger: opts.logTo ? createLogger(config, 'worker', opts.logTo) : logger,
     });
   }
   const prisma = createPrisma(config.databaseUrl, 2);
@@ -121,6 +133,24 @@ export async function startStack(
       await stores.drop();
     },
   };
+}
+
+/**
+ * A form POST to one of the stack's Twilio webhooks (`path` with its query), signed as Twilio signs it:
+ * over PUBLIC_BASE_URL + path and the fields. `signature` replaces the right one (a forged request).
+ */
+export function signedWebhook(
+  stack: Pick<Stack, 'api' | 'config'>,
+  path: string,
+  params: Record<string, string>,
+  signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${stack.config.publicBaseUrl}${path}`, params),
+) {
+  return stack.api.inject({
+    method: 'POST',
+    url: path,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    payload: new URLSearchParams(params).toString(),
+  });
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createLogger, type Logger } from '@smsq/shared';
 import type { ApiDeps } from './deps.js';
 import apiKeyAuth from './plugins/api-key-auth.js';
+import apiRateLimit from './plugins/api-rate-limit.js';
 import { dashboard } from './plugins/dashboard.js';
 import errorHandler from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
@@ -29,16 +30,29 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Callers can quote it, and it is the reqId of every log line about their request.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   await app.register(errorHandler);
   await app.register(openapi, { publicBaseUrl: deps.config.publicBaseUrl });
   await app.register(metrics, { queues: deps.queues });
-  await app.register(dashboard, { credentials: deps.config.dashboard, queues: deps.queues });
+  await app.register(dashboard, {
+    credentials: deps.config.dashboard,
+    readOnly: deps.config.dashboardReadOnly,
+    queues: deps.queues,
+  });
   await app.register(healthRoutes, deps);
   await app.register(webhookRoutes, { prefix: '/webhooks/twilio', ...deps });
   await app.register(
     async (v1) => {
       v1.removeContentTypeParser('text/plain'); // /v1 speaks JSON only: anything else is a 415
       await v1.register(apiKeyAuth, { keys: deps.config.apiKeys });
+      await v1.register(apiRateLimit, {
+        redis: deps.redis,
+        queuePrefix: deps.config.queuePrefix,
+        perMinute: deps.config.apiRateLimitPerMinute,
+      });
       await v1.register(messageRoutes, deps);
       await v1.register(messageBatchRoutes, deps);
     },

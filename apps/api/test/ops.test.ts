@@ -1,16 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
+import { AUTH, eventually, signedWebhook, startStack, type Stack } from '../../../test/stack.js';
 
-const DASHBOARD = { DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'board-secret' };
-const basic = (user: string, password: string) => ({
-  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-});
-const RIGHT = basic('ops', 'board-secret');
-
+// The dashboard has its own file (dashboard.test.ts).
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: DASHBOARD });
+  stack = await startStack();
 });
 afterAll(async () => {
   await stack.close();
@@ -57,7 +51,12 @@ describe('OpenAPI', () => {
       });
     }
     expect(doc.components.schemas.ErrorResponse.properties.error.required).toEqual(['code', 'message']);
-    expect(doc.paths['/webhooks/twilio/status'].post.security).toEqual([{ twilioSignature: [] }]);
+    for (const hook of ['status', 'inbound']) {
+      expect(doc.paths[`/webhooks/twilio/${hook}`].post.security).toEqual([{ twilioSignature: [] }]);
+    }
+    expect(Object.keys(doc.paths['/webhooks/twilio/inbound'].post.responses['200'].content)).toEqual([
+      'application/xml',
+    ]);
     // The dashboard and the metrics endpoint are not part of the API document.
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/admin') || p === '/metrics')).toBe(false);
   });
@@ -66,50 +65,6 @@ describe('OpenAPI', () => {
     const res = await stack.api.inject({ url: '/docs' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-  });
-});
-
-describe('Bull Board at /admin/queues', () => {
-  const paths = ['/admin/queues', '/admin/queues/static/images/logo.svg', '/admin/queues/api/queues'];
-
-  it.each(paths)('refuses %s without credentials or with wrong ones', async (url) => {
-    for (const headers of [{}, basic('ops', 'wrong'), basic('someone', 'board-secret'), { authorization: 'Basic !' }]) {
-      const res = await stack.api.inject({ url, headers });
-      expect(res.statusCode).toBe(401);
-      expect(res.headers['www-authenticate']).toMatch(/^Basic realm="smsq queues"/);
-      expect(res.json().error.code).toBe('unauthorized');
-    }
-  });
-
-  it.each(paths)('serves %s with the right credentials', async (url) => {
-    const res = await stack.api.inject({ url, headers: RIGHT });
-    expect(res.statusCode).toBe(200);
-  });
-
-  it('lists the send and status queues through its API', async () => {
-    const res = await stack.api.inject({ url: '/admin/queues/api/queues', headers: RIGHT });
-    const names = res.json().queues.map((q: { name: string }) => q.name);
-    expect(names.sort()).toEqual(['{send}', '{status}']);
-    expect(res.json().queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toBe(true);
-  });
-
-  it('is read-only: write endpoints are refused', async () => {
-    for (const url of ['/admin/queues/api/queues/%7Bsend%7D/pause', '/admin/queues/api/queues/%7Bsend%7D/empty']) {
-      const res = await stack.api.inject({ method: 'PUT', url, headers: RIGHT });
-      expect(res.statusCode).toBe(405);
-    }
-    expect(await stack.apiDeps.queues.send.isPaused()).toBe(false);
-  });
-
-  it('answers 401 to everyone when no credentials are configured', async () => {
-    const app = await buildApp({ ...stack.apiDeps, config: { ...stack.config, dashboard: undefined } });
-    try {
-      for (const headers of [{}, RIGHT, basic('', '')]) {
-        expect((await app.inject({ url: '/admin/queues/api/queues', headers })).statusCode).toBe(401);
-      }
-    } finally {
-      await app.close();
-    }
   });
 });
 
@@ -157,12 +112,12 @@ describe('GET /metrics', () => {
 
   it('counts webhook signature failures', async () => {
     const before = await scrape();
-    const forged = await stack.api.inject({
-      method: 'POST',
-      url: '/webhooks/twilio/status',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'forged' },
-      payload: `MessageSid=SM${'0'.repeat(32)}&MessageStatus=delivered`,
-    });
+    const forged = await signedWebhook(
+      stack,
+      '/webhooks/twilio/status',
+      { MessageSid: `SM${'0'.repeat(32)}`, MessageStatus: 'delivered' },
+      'forged',
+    );
     expect(forged.statusCode).toBe(403);
     const after = await scrape();
     expect(

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import twilio from 'twilio';
-import { AUTH, AUTH_TOKEN, startStack, type Stack } from '../../../test/stack.js';
+import { AUTH, signedWebhook, startStack, type Stack } from '../../../test/stack.js';
 
 // Nothing listens on port 1: the store behind it is "down".
 describe('stores down', () => {
@@ -34,16 +33,7 @@ describe('stores down', () => {
 
   it('Redis down: a signed status callback gets 503, so Twilio tries again', async () => {
     const params = { MessageSid: `SM${'d4'.repeat(16)}`, MessageStatus: 'sent' };
-    const url = `${noRedis.config.publicBaseUrl}/webhooks/twilio/status`;
-    const res = await noRedis.api.inject({
-      method: 'POST',
-      url: '/webhooks/twilio/status',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, url, params),
-      },
-      payload: new URLSearchParams(params).toString(),
-    });
+    const res = await signedWebhook(noRedis, '/webhooks/twilio/status', params);
     expect(res.statusCode).toBe(503);
   });
 

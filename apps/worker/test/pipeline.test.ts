@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
-import { AUTH, AUTH_TOKEN, FROM, eventually, startStack, type Stack } from '../../../test/stack.js';
+import { AUTH, AUTH_TOKEN, FROM, eventually, signedWebhook, startStack, type Stack } from '../../../test/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -97,15 +97,8 @@ describe('API → BullMQ → worker → Twilio (simulator, real SDK) → signed 
 describe('status webhook', () => {
   const sid = `SM${'c3'.repeat(16)}`;
   const url = () => `${stack.config.publicBaseUrl}/webhooks/twilio/status`;
-  async function callback(params: Record<string, string>, query = '', signature?: string) {
-    const sig = signature ?? twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${url()}${query}`, params);
-    return stack.api.inject({
-      method: 'POST',
-      url: `/webhooks/twilio/status${query}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sig },
-      payload: new URLSearchParams(params).toString(),
-    });
-  }
+  const callback = (params: Record<string, string>, query = '', signature?: string) =>
+    signedWebhook(stack, `/webhooks/twilio/status${query}`, params, signature);
 
   it('refuses a missing or wrong signature with 403 and changes nothing', async () => {
     const waiting = await stack.apiDeps.queues.status.count();

@@ -6,6 +6,11 @@ const optionalString = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
 
 /** `+18005551234:3,12345:100` → Map(sender → mps). */
 const mpsOverrides = z
@@ -75,6 +80,8 @@ const schema = z
     API_KEYS: apiKeys,
     DASHBOARD_USER: optionalString,
     DASHBOARD_PASSWORD: optionalString,
+    DASHBOARD_READ_ONLY: flag(true),
+    INBOUND_KEYWORD_REPLIES: flag(true),
     TWILIO_ACCOUNT_SID: optionalString.pipe(
       z
         .string()
@@ -133,6 +140,10 @@ export interface Config {
   /** secret → key name */
   apiKeys: Map<string, string>;
   dashboard: { user: string; password: string } | undefined;
+  /** Bull Board without its retry/clean/pause buttons and write endpoints. */
+  dashboardReadOnly: boolean;
+  /** Answer STOP/START/HELP with TwiML; off where Twilio's own opt-out handling already replies. */
+  inboundKeywordReplies: boolean;
   twilio: {
     accountSid: string | undefined;
     authToken: string | undefined;
@@ -198,6 +209,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys: c.API_KEYS,
     dashboard:
       c.DASHBOARD_USER && c.DASHBOARD_PASSWORD ? { user: c.DASHBOARD_USER, password: c.DASHBOARD_PASSWORD } : undefined,
+    dashboardReadOnly: c.DASHBOARD_READ_ONLY,
+    inboundKeywordReplies: c.INBOUND_KEYWORD_REPLIES,
     twilio: {
       accountSid: c.TWILIO_ACCOUNT_SID,
       authToken: c.TWILIO_AUTH_TOKEN,

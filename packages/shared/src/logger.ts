@@ -1,5 +1,6 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from './config.js';
+import { maskPhone } from './phone.js';
 
 export type { Logger };
 
@@ -13,12 +14,16 @@ export const REDACT_PATHS = [
   'headers.authorization',
   'headers["x-twilio-signature"]',
   'authToken',
+  'password',
+  'otpSecret',
   'code',
   'body',
   'to',
   'from',
   'phone',
   '*.authToken',
+  '*.password',
+  '*.otpSecret',
   '*.code',
   '*.body',
   '*.to',
@@ -29,17 +34,45 @@ export const REDACT_PATHS = [
   '*.Body',
 ];
 
-export function loggerOptions(config: Pick<Config, 'logLevel' | 'nodeEnv'>, name: string): LoggerOptions {
+const PHONE_FIELDS = new Set(['to', 'from', 'phone', 'To', 'From']);
+
+/** A number keeps its last four digits, so a line can still be matched to a message; the rest goes. */
+function censor(value: unknown, path: string[]): string {
+  return typeof value === 'string' && PHONE_FIELDS.has(path.at(-1)!) ? maskPhone(value) : '[redacted]';
+}
+
+/** E.164 numbers, also URL-encoded (`%2B1415…` in a logged query string). */
+const PHONE_IN_TEXT = /(?:\+|%2B)[1-9]\d{6,14}/gi;
+
+/**
+ * The last line of defence behind the redact paths: a number that reaches a log line anyway (inside an
+ * error message from Twilio, a query string, a stack) is masked in the finished line.
+ */
+export const maskPhonesInLine = (line: string) =>
+  line.replace(PHONE_IN_TEXT, (m) => maskPhone(m.replace(/^%2B/i, '+')));
+
+/** Pretty output is for a person at a terminal in development; everywhere else one JSON object per line. */
+export function loggerOptions(
+  config: Pick<Config, 'logLevel' | 'nodeEnv'>,
+  name: string,
+  pretty = config.nodeEnv === 'development' && process.stdout.isTTY,
+): LoggerOptions {
   return {
     name,
     level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    ...(config.nodeEnv === 'development' && process.stdout.isTTY
+    redact: { paths: REDACT_PATHS, censor },
+    hooks: { streamWrite: maskPhonesInLine },
+    ...(pretty
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
       : {}),
   };
 }
 
-export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>, name: string): Logger {
-  return pino(loggerOptions(config, name));
+/** `destination` (tests capture logs with it) replaces stdout and pretty output. */
+export function createLogger(
+  config: Pick<Config, 'logLevel' | 'nodeEnv'>,
+  name: string,
+  destination?: DestinationStream,
+): Logger {
+  return destination ? pino(loggerOptions(config, name, false), destination) : pino(loggerOptions(config, name));
 }

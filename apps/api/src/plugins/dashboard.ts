@@ -13,8 +13,8 @@ export interface DashboardOptions {
   /** Without credentials nobody gets in. */
   credentials: Config['dashboard'];
   queues: Queues;
-  /** Read-only hides the board's buttons and answers 405 to its write endpoints. */
-  readOnly?: boolean;
+  /** Read-only hides the board's buttons and answers 405 to its write endpoints (DASHBOARD_READ_ONLY). */
+  readOnly: boolean;
 }
 
 // Digests have one length, so the comparison takes the same time however much of a guess was right.
@@ -26,7 +26,7 @@ const sameSecret = (given: string, expected: string) => timingSafeEqual(digest(g
  * context, where it covers the UI, its static assets and its JSON API, and nothing else.
  */
 export async function dashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
-  const { credentials, queues, readOnly = true } = opts;
+  const { credentials, queues, readOnly } = opts;
   await app.register(basicAuth, {
     authenticate: { realm: 'smsq queues' },
     async validate(user, password) {
@@ -51,9 +51,9 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
   createBullBoard({
     // Job data holds message ids only (bodies and numbers stay in Postgres): nothing to redact.
     queues: [queues.send, queues.status].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
-    // @bull-board/fastify 9.10.1 pins its own @bull-board/api 9.10.1 beside our 9.10.2: the two
-    // declare the same adapter interface twice. They agree at runtime; pinning one version removes this.
-    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    // @bull-board/fastify pins an exact @bull-board/api; package.json pins the same one, so there is one
+    // copy of the adapter types.
+    serverAdapter,
     options: { uiConfig: { boardTitle: 'smsq queues' } },
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });

@@ -104,6 +104,12 @@ export default fp(
       labelNames: ['endpoint'],
       registers: [registry],
     });
+    const inboundKeywords = new Counter({
+      name: 'smsq_inbound_keywords_total',
+      help: 'Inbound SMS keywords acted on (opt_out: STOP and the like, opt_in: START, help: HELP/INFO)',
+      labelNames: ['keyword'],
+      registers: [registry],
+    });
 
     app.addHook('onResponse', async (req, reply) => {
       // The route template, not the URL: ids in paths would make a series per message.
@@ -115,6 +121,7 @@ export default fp(
         const endpoint = route.slice(WEBHOOKS.length);
         callbacks.inc({ endpoint, status_code: status });
         if (reply.statusCode === 403) signatureFailures.inc({ endpoint });
+        if (req.inboundKeyword && reply.statusCode === 200) inboundKeywords.inc({ keyword: req.inboundKeyword });
       }
     });
 

@@ -14,6 +14,10 @@ function securityFor(url: string): Record<string, string[]>[] | undefined {
   return undefined;
 }
 
+/** The API-key rate limit (api-rate-limit.ts) answers on every /v1 route without the route declaring it. */
+const withRateLimit = (url: string, response: object) =>
+  url.startsWith('/v1/') ? { ...response, 429: ErrorResponse } : response;
+
 /** Routes embed the error schema; the document refers to its one component instead of repeating it. */
 function referToErrorSchema(response: object): object {
   return Object.fromEntries(
@@ -51,7 +55,7 @@ export default fp(
       },
       transform: ({ schema, url }) => {
         const security = securityFor(url);
-        const response = schema?.response && referToErrorSchema(schema.response);
+        const response = schema?.response && referToErrorSchema(withRateLimit(url, schema.response));
         return { schema: { ...schema, ...(response ? { response } : {}), ...(security ? { security } : {}) }, url };
       },
       // Shared schemas keep their $id as component name: `#/components/schemas/ErrorResponse`.

@@ -1,22 +1,68 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { isValidTwilioSignature, type Config, type Queues } from '@smsq/shared';
+import {
+  inboundKeyword,
+  isValidTwilioSignature,
+  maskPhone,
+  parsePhone,
+  setOptOut,
+  type Config,
+  type InboundKeyword,
+  type PrismaClient,
+  type Queues,
+} from '@smsq/shared';
+import twilio from 'twilio';
 import { boundedEnqueue } from '../services/bounded-enqueue.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What an inbound SMS asked for, for the metrics. */
+    inboundKeyword?: InboundKeyword;
+  }
+}
 
 export interface WebhookDeps {
   config: Config;
+  prisma: PrismaClient;
   queues: Queues;
 }
 
+const MessageSid = Type.String({ pattern: '^(SM|MM)[0-9a-fA-F]{32}$' });
+
 const StatusCallback = Type.Object(
   {
-    MessageSid: Type.String({ pattern: '^(SM|MM)[0-9a-fA-F]{32}$' }),
+    MessageSid,
     MessageStatus: Type.String({ minLength: 1, maxLength: 32 }),
     ErrorCode: Type.Optional(Type.String({ pattern: '^[0-9]*$' })),
   },
   { additionalProperties: true },
 );
+
+/** Twilio's incoming-message webhook; Twilio adds fields without notice, so others are let through. */
+const InboundMessage = Type.Object(
+  {
+    MessageSid,
+    From: Type.String({ minLength: 1, maxLength: 64 }),
+    To: Type.Optional(Type.String({ maxLength: 64 })),
+    Body: Type.String({ maxLength: 1600, default: '' }),
+  },
+  { additionalProperties: true },
+);
+
+const TwiML = {
+  description: 'TwiML: a confirmation for STOP/START, the help text for HELP, otherwise an empty `<Response/>`',
+  content: { 'application/xml': { schema: Type.String() } },
+};
+
+/** Twilio's default replies on long codes, so a recipient reads the same words either way. */
+const REPLIES: Record<InboundKeyword, string> = {
+  opt_out:
+    'You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.',
+  opt_in:
+    'You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.',
+  help: 'Reply STOP to unsubscribe. Msg&Data Rates May Apply.',
+};
 
 /**
  * Twilio signs the exact URL it called (our public base URL + path + query) and the form fields, so
@@ -24,6 +70,7 @@ const StatusCallback = Type.Object(
  */
 export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app, deps) => {
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  app.decorateRequest('inboundKeyword', undefined);
 
   app.addHook('preValidation', async (req, reply) => {
     const token = deps.config.twilio.authToken;
@@ -65,6 +112,32 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app,
         ),
       );
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/inbound',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: "Twilio's incoming message webhook (signed): STOP/START/HELP keywords",
+        body: InboundMessage,
+        response: { 200: TwiML },
+      },
+    },
+    async (req, reply) => {
+      const { Body, From, MessageSid: sid } = req.body;
+      const keyword = inboundKeyword(Body);
+      // Short codes and alphanumeric senders cannot be sent to, so there is nothing to opt out.
+      const sender = parsePhone(From)?.e164;
+      req.inboundKeyword = keyword;
+      if (sender && (keyword === 'opt_out' || keyword === 'opt_in')) {
+        await setOptOut(deps.prisma, sender, keyword === 'opt_out', Body.trim().toUpperCase(), 'inbound');
+      }
+      req.log.info({ messageSid: sid, keyword, sender: maskPhone(sender ?? From) }, 'inbound message');
+      const twiml = new twilio.twiml.MessagingResponse();
+      if (sender && keyword && deps.config.inboundKeywordReplies) twiml.message(REPLIES[keyword]);
+      return reply.type('application/xml').send(twiml.toString());
     },
   );
 };
