@@ -1,6 +1,9 @@
 import type { PrismaClient } from './prisma.js';
 
-/** Twilio's default opt-out keywords (twilio-facts §7): one of these alone in an inbound SMS opts out. */
+/**
+ * Twilio's default opt-out keywords: DESIGN §4 names six, and Twilio also honours REVOKE and OPTOUT
+ * (reference/anchors.md). One of these alone in an inbound SMS opts out.
+ */
 export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set([
   'STOP',
   'STOPALL',
@@ -8,6 +11,8 @@ export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set([
   'CANCEL',
   'END',
   'QUIT',
+  'REVOKE',
+  'OPTOUT',
 ]);
 export const OPT_IN_KEYWORDS: ReadonlySet<string> = new Set(['START', 'YES', 'UNSTOP']);
 export const HELP_KEYWORDS: ReadonlySet<string> = new Set(['HELP', 'INFO']);
