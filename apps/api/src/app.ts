@@ -11,6 +11,8 @@ import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { otpRoutes } from './routes/otp.js';
+import { adminBlockRoutes } from './routes/admin-blocks.js';
 import { messageBatchRoutes } from './routes/messages-batch.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -54,6 +56,8 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
         perMinute: deps.config.apiRateLimitPerMinute,
       });
       await v1.register(messageRoutes, deps);
+      await v1.register(otpRoutes, deps);
+      await v1.register(adminBlockRoutes, deps);
       await v1.register(messageBatchRoutes, deps);
     },
     { prefix: '/v1' },

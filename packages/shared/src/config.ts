@@ -108,7 +108,18 @@ const schema = z
     OTP_MAX_SENDS: int(1, 1000).default(5),
     OTP_SEND_WINDOW_SECONDS: int(1, 86_400).default(600),
     API_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(6000),
-    OTP_SECRET: optionalString,
+    OTP_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    OTP_TTL_SECONDS: int(60, 36_000).default(600),
+    OTP_MAX_ATTEMPTS: int(1, 20).default(5),
+    PUMPING_GUARD: flag(true),
+    PUMPING_PREFIX_DIGITS: int(1, 6).default(3),
+    PUMPING_WINDOW_SECONDS: int(60, 3600).default(600),
+    PUMPING_BASELINE_WINDOWS: int(1, 2016).default(144),
+    PUMPING_FACTOR: z.coerce.number().min(2).max(1000).default(10),
+    PUMPING_MIN_SENDS: int(2, 1_000_000).default(20),
+    PUMPING_LEARNING_WINDOWS: int(0, 2016).default(1),
+    PUMPING_BLOCK_SECONDS: int(60, 7 * 86_400).default(3600),
+    PUMPING_BLOCK_MAX_SECONDS: int(60, 7 * 86_400).default(43_200),
     SIM_PORT: int(0, 65535).default(4010),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SEND_MAX_ATTEMPTS: int(1, 100).default(8),
@@ -125,6 +136,14 @@ const schema = z
         message: 'is required when NODE_ENV=production',
       });
     }
+    if (c.PUMPING_BLOCK_MAX_SECONDS < c.PUMPING_BLOCK_SECONDS) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['PUMPING_BLOCK_MAX_SECONDS'],
+        message: 'must not be less than PUMPING_BLOCK_SECONDS',
+      });
+    }
+
   });
 
 type Env = z.infer<typeof schema>;
@@ -163,6 +182,29 @@ export interface Config {
   otpSendWindowSeconds: number;
   apiRateLimitPerMinute: number;
   otpSecret: string | undefined;
+  /** Default lifetime of an OTP (and of its SMS). */
+  otpTtlSeconds: number;
+  /** Wrong codes that end an OTP. */
+  otpMaxAttempts: number;
+  /** The SMS-pumping guard (apps/api/src/services/pumping-guard.ts; README "SMS-pumping guard"). */
+  pumping: {
+    enabled: boolean;
+    /** Digits after the country calling code that make a watched prefix (3: +1 415…, +232 76…). */
+    prefixDigits: number;
+    /** Width of one counting window. */
+    windowMs: number;
+    /** Windows averaged into a prefix's baseline (144 × 10 min = 24 h). */
+    baselineWindows: number;
+    /** A window this many times the baseline is abnormal… */
+    factor: number;
+    /** …when it also holds at least this many sends. */
+    minSends: number;
+    /** Complete windows of history the guard needs before it blocks anything. */
+    learningWindows: number;
+    /** First block of a prefix; each further block within 24 h doubles, up to blockMaxMs. */
+    blockMs: number;
+    blockMaxMs: number;
+  };
   simPort: number;
   logLevel: Env['LOG_LEVEL'];
   sendMaxAttempts: number;
@@ -230,6 +272,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     otpSendWindowSeconds: c.OTP_SEND_WINDOW_SECONDS,
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,
     otpSecret: c.OTP_SECRET,
+    otpTtlSeconds: c.OTP_TTL_SECONDS,
+    otpMaxAttempts: c.OTP_MAX_ATTEMPTS,
+    pumping: {
+      enabled: c.PUMPING_GUARD,
+      prefixDigits: c.PUMPING_PREFIX_DIGITS,
+      windowMs: c.PUMPING_WINDOW_SECONDS * 1000,
+      baselineWindows: c.PUMPING_BASELINE_WINDOWS,
+      factor: c.PUMPING_FACTOR,
+      minSends: c.PUMPING_MIN_SENDS,
+      learningWindows: c.PUMPING_LEARNING_WINDOWS,
+      blockMs: c.PUMPING_BLOCK_SECONDS * 1000,
+      blockMaxMs: c.PUMPING_BLOCK_MAX_SECONDS * 1000,
+    },
     simPort: c.SIM_PORT,
     logLevel: c.LOG_LEVEL,
     sendMaxAttempts: c.SEND_MAX_ATTEMPTS,

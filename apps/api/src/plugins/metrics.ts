@@ -111,12 +111,39 @@ export default fp(
       registers: [registry],
     });
 
+    const otpSends = new Counter({
+      name: 'smsq_otp_sends_total',
+      help: 'OTPs accepted for sending (202 on POST /v1/otp)',
+      registers: [registry],
+    });
+    const otpChecks = new Counter({
+      name: 'smsq_otp_verifications_total',
+      help: 'OTP checks (POST /v1/otp/verify) by resulting status and whether the code was valid',
+      labelNames: ['status', 'valid'],
+      registers: [registry],
+    });
+    const pumpingBlocks = new Counter({
+      name: 'smsq_pumping_blocks_total',
+      help: 'Destination prefixes blocked, by the SMS-pumping guard or by an operator',
+      labelNames: ['prefix', 'by'],
+      registers: [registry],
+    });
+    const pumpingRefusals = new Counter({
+      name: 'smsq_pumping_refusals_total',
+      help: 'OTP sends refused because their destination prefix is blocked',
+      labelNames: ['prefix'],
+      registers: [registry],
+    });
+
     app.addHook('onResponse', async (req, reply) => {
       // The route template, not the URL: ids in paths would make a series per message.
       const route = req.routeOptions.url ?? 'unmatched';
       const status = String(reply.statusCode);
       requests.inc({ method: req.method, route, status_code: status });
       duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+      if (route === '/v1/otp' && reply.statusCode === 202) otpSends.inc();
+      if (req.pumping?.blocked) pumpingBlocks.inc({ prefix: req.pumping.prefix, by: req.pumping.blocked });
+      if (req.pumping?.refused) pumpingRefusals.inc({ prefix: req.pumping.prefix });
       if (route.startsWith(WEBHOOKS)) {
         const endpoint = route.slice(WEBHOOKS.length);
         callbacks.inc({ endpoint, status_code: status });
@@ -130,6 +157,10 @@ export default fp(
       if (reply.statusCode === 202 && req.method === 'POST' && req.routeOptions.url === '/v1/messages') {
         const { category } = payload as { category?: unknown };
         if (typeof category === 'string') accepted.inc({ category });
+      }
+      if (reply.statusCode === 200 && req.routeOptions.url === '/v1/otp/verify') {
+        const { status, valid } = payload as { status?: unknown; valid?: unknown };
+        if (typeof status === 'string') otpChecks.inc({ status, valid: String(valid === true) });
       }
       return payload;
     });

@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { OtpHasher } from '@smsq/shared';
+import { ErrorResponse, commonErrors } from '../schemas/common.js';
+import { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from '../schemas/otp.js';
+import { OtpService, type OtpDeps } from '../services/otp.js';
+import { PumpingGuard, PumpingRefusal } from '../services/pumping-guard.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What this request did to the SMS-pumping guard's blocks, for the metrics. */
+    pumping?: { prefix: string; blocked?: 'guard' | 'operator'; refused?: true };
+  }
+}
+
+export const otpRoutes: FastifyPluginAsyncTypebox<OtpDeps> = async (app, deps) => {
+  const hasher = new OtpHasher(deps.config.otpSecret);
+  if (hasher.ephemeral) {
+    app.log.warn('OTP_SECRET is not set: OTP codes are hashed with a key of this process only (see README "OTP")');
+  }
+  const otp = new OtpService(deps, hasher, new PumpingGuard(deps));
+
+  app.post(
+    '/otp',
+    {
+      schema: {
+        tags: ['otp'],
+        summary: 'Send a one-time code by SMS',
+        body: SendOtpBody,
+        response: { 202: OtpAccepted, 404: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, ...commonErrors },
+      },
+      onError: async (req, _reply, err) => {
+        if (err instanceof PumpingRefusal) {
+          req.pumping = { prefix: err.prefix, refused: true, ...(err.tripped ? { blocked: 'guard' } : {}) };
+        }
+      },
+    },
+    async (req, reply) => {
+      const accepted = await otp.send(req.body, req.apiKeyName);
+      req.log.info({ otpId: accepted.id, messageId: accepted.messageId, purpose: accepted.purpose }, 'OTP sent');
+      return reply.code(202).send(accepted);
+    },
+  );
+
+  app.post(
+    '/otp/verify',
+    {
+      schema: {
+        tags: ['otp'],
+        summary: 'Check a one-time code',
+        body: VerifyOtpBody,
+        response: { 200: OtpVerdict, 404: ErrorResponse, 422: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const result = await otp.verify(req.body);
+      req.log.info({ otpId: result.id, status: result.status, valid: result.valid }, 'OTP checked');
+      return result;
+    },
+  );
+};

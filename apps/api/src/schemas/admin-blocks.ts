@@ -1,0 +1,39 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const PrefixBlockView = Type.Object({
+  id: Type.String({ description: 'decimal id' }),
+  prefix: Type.String({ description: 'E.164 digits without "+": country calling code and leading digits' }),
+  reason: Type.String(),
+  observed: Type.Integer({ description: 'OTP sends in the window that tripped the guard' }),
+  baseline: Type.Number({ description: "the prefix's mean sends per window before it" }),
+  blockedUntil: Type.String({ format: 'date-time' }),
+  liftedAt: Nullable(Type.String({ format: 'date-time' })),
+  liftedBy: Nullable(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  active: Type.Boolean(),
+});
+
+export const PrefixBlockList = Type.Object({ blocks: Type.Array(PrefixBlockView) });
+
+export const ListBlocksQuery = Type.Object(
+  {
+    active: Type.Boolean({ default: false, description: 'only blocks in force' }),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type ListBlocksQuery = Static<typeof ListBlocksQuery>;
+
+export const CreateBlockBody = Type.Object(
+  {
+    prefix: Type.String({ pattern: '^\\+?[1-9][0-9]{0,14}$', examples: ['23276'] }),
+    seconds: Type.Integer({ minimum: 60, maximum: 7 * 86_400 }),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+export type CreateBlockBody = Static<typeof CreateBlockBody>;
+
+export const BlockIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) });

@@ -1,0 +1,229 @@
+import {
+  SlidingWindowCap,
+  advanceStatus,
+  generateOtpCode,
+  newMessageId,
+  otpMessageText,
+  parsePhone,
+  type OtpHasher,
+  type Prisma,
+} from '@smsq/shared';
+import type { Redis } from 'ioredis';
+import { ApiError, notFound } from '../errors.js';
+import type { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from '../schemas/otp.js';
+import { acceptMessage, checkDestination, type IntakeDeps } from './message-intake.js';
+import type { PumpingGuard } from './pumping-guard.js';
+import { resolveRecipient } from './recipients-lookup.js';
+
+type OtpStatus = OtpVerdict['status'];
+
+/** What OTPs need: the message pipeline's dependencies, and Redis for the per-number cap. */
+export type OtpDeps = IntakeDeps & { redis: Redis };
+
+interface OtpRow {
+  id: string;
+  status: OtpStatus;
+  attempts: number;
+  maxAttempts: number;
+  codeHash: string;
+  expiresAt: Date;
+}
+
+const verdict = (otp: Pick<OtpRow, 'id' | 'status' | 'attempts' | 'maxAttempts'>, valid: boolean): OtpVerdict => ({
+  id: otp.id,
+  status: otp.status,
+  valid,
+  attemptsRemaining: Math.max(0, otp.maxAttempts - otp.attempts),
+});
+
+/**
+ * One-time codes (DESIGN §4 OTP): sent as an `otp` message through the normal pipeline, so destination
+ * policy, recipients, priority and TTL apply as to any message; stored only as a keyed hash; checked with
+ * one conditional UPDATE, so concurrent checks can neither exceed the attempts nor approve twice.
+ */
+export class OtpService {
+  private readonly sendCap: SlidingWindowCap;
+
+  constructor(
+    private readonly deps: OtpDeps,
+    private readonly hasher: OtpHasher,
+    private readonly guard: PumpingGuard,
+  ) {
+    const c = deps.config;
+    this.sendCap = new SlidingWindowCap(
+      deps.redis,
+      `${c.queuePrefix}:cap:otp`,
+      c.otpMaxSends,
+      c.otpSendWindowSeconds * 1000,
+    );
+  }
+
+  async send(req: SendOtpBody, apiKeyName: string): Promise<OtpAccepted> {
+    const { config, prisma } = this.deps;
+    if ((req.to === undefined) === (req.userId === undefined)) {
+      throw new ApiError(400, 'validation_failed', 'give exactly one of "to" and "userId"', 'to');
+    }
+    // Policy first (unknown user, no phone, bad number, country, opt-out), so a refused request costs
+    // the number's send budget nothing and is never counted by the pumping guard.
+    const recipient = req.userId === undefined ? undefined : await resolveRecipient(prisma, req.userId, 'otp');
+    const phone = await checkDestination(this.deps, recipient?.phone ?? req.to!);
+    const hit = await this.sendCap.hit(phone.e164);
+    if (!hit.allowed) {
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `${config.otpMaxSends} codes were sent to this number in the last ${config.otpSendWindowSeconds} s; try again later`,
+        'to',
+        { 'retry-after': String(hit.retryAfterSeconds) },
+      );
+    }
+    await this.guard.admit(phone.e164);
+
+    const ttlSeconds = req.ttlSeconds ?? config.otpTtlSeconds;
+    const id = newMessageId(); // UUIDv7: creation order, which decides which OTP replaces which
+    const code = generateOtpCode(req.codeLength ?? 6);
+    const now = new Date();
+    await prisma.otp.create({
+      data: {
+        id,
+        to: phone.e164,
+        userId: req.userId,
+        purpose: req.purpose,
+        codeHash: this.hasher.hash(id, code),
+        maxAttempts: config.otpMaxAttempts,
+        apiKey: apiKeyName,
+        expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+        createdAt: now,
+      },
+    });
+    let message;
+    try {
+      ({ message } = await acceptMessage(
+        this.deps,
+        {
+          ...(req.userId === undefined ? { to: phone.e164 } : { userId: req.userId }),
+          body: otpMessageText(code, ttlSeconds),
+          category: 'otp',
+          ttlSeconds,
+        },
+        apiKeyName,
+      ));
+    } catch (err) {
+      await prisma.otp.delete({ where: { id } }).catch(() => undefined);
+      throw err;
+    }
+    const otp = await prisma.otp.update({ where: { id }, data: { messageId: message.id } });
+    await this.cancelEarlier(phone.e164, req.purpose, id);
+    return {
+      id,
+      status: 'pending',
+      to: otp.to,
+      purpose: otp.purpose,
+      expiresAt: otp.expiresAt.toISOString(),
+      attemptsRemaining: otp.maxAttempts,
+      messageId: message.id,
+    };
+  }
+
+  /**
+   * A new OTP replaces the pending ones for the same number and purpose: they are canceled, and so is
+   * their SMS while it still waits in the queue. Only older ones (smaller id), so of two racing requests
+   * the later one survives rather than each canceling the other.
+   */
+  private async cancelEarlier(to: string, purpose: string, newId: string): Promise<void> {
+    const canceled = await this.deps.prisma.$queryRaw<{ message_id: string | null }[]>`
+      UPDATE otps SET status = 'canceled', updated_at = now()
+      WHERE "to" = ${to} AND purpose = ${purpose} AND status = 'pending' AND id < ${newId}::uuid
+      RETURNING message_id`;
+    for (const { message_id: messageId } of canceled) {
+      if (!messageId) continue;
+      const moved = await advanceStatus(this.deps.prisma, {
+        messageId,
+        to: 'canceled',
+        source: 'api',
+        onlyFrom: ['queued'],
+      });
+      if (moved) await this.deps.queues.send.remove(messageId).catch(() => undefined);
+    }
+  }
+
+  async verify(req: VerifyOtpBody): Promise<OtpVerdict> {
+    const otp = await this.find(req);
+    const now = new Date();
+    if (otp.status !== 'pending') return verdict(otp, false);
+    if (otp.expiresAt <= now) return verdict(await this.expire(otp, now), false);
+
+    const valid = this.hasher.matches(otp.id, req.code, otp.codeHash);
+    // One statement decides: it counts the attempt only while the OTP is pending, unexpired and under its
+    // limit, and the fifth wrong code already answers max_attempts_reached.
+    const [after] = await this.deps.prisma.$queryRaw<Pick<OtpRow, 'status' | 'attempts'>[]>`
+      UPDATE otps SET
+        attempts = attempts + 1,
+        status = (CASE WHEN ${valid}::boolean THEN 'approved'
+                       WHEN attempts + 1 >= max_attempts THEN 'max_attempts_reached'
+                       ELSE 'pending' END)::"OtpStatus",
+        approved_at = CASE WHEN ${valid}::boolean THEN ${now}::timestamptz ELSE approved_at END,
+        updated_at = now()
+      WHERE id = ${otp.id}::uuid AND status = 'pending' AND expires_at > ${now}::timestamptz AND attempts < max_attempts
+      RETURNING status, attempts`;
+    if (after) return verdict({ ...otp, ...after }, valid);
+    // Another check got there first (approved it, used the last attempt) or it expired meanwhile.
+    const current = await this.byId(otp.id);
+    return verdict(current.status === 'pending' ? await this.expire(current, now) : current, false);
+  }
+
+  private async find(req: VerifyOtpBody): Promise<OtpRow> {
+    if (req.id !== undefined) {
+      if (req.to !== undefined || req.userId !== undefined || req.purpose !== undefined) {
+        throw new ApiError(400, 'validation_failed', 'give either "id", or "to"/"userId" with "purpose"', 'id');
+      }
+      return this.byId(req.id);
+    }
+    if ((req.to === undefined) === (req.userId === undefined)) {
+      throw new ApiError(400, 'validation_failed', 'give "id", or exactly one of "to" and "userId"', 'to');
+    }
+    if (req.purpose === undefined) {
+      throw new ApiError(400, 'validation_failed', '"purpose" is required with "to" or "userId"', 'purpose');
+    }
+    let to: string;
+    if (req.userId !== undefined) {
+      to = (await resolveRecipient(this.deps.prisma, req.userId, 'otp')).phone;
+    } else {
+      const phone = parsePhone(req.to!);
+      if (!phone) throw new ApiError(400, 'invalid_phone_number', 'not a valid phone number in E.164 form', 'to');
+      to = phone.e164;
+    }
+    // The newest OTP for the number and purpose: an older one was canceled when it was replaced.
+    const otp = await this.deps.prisma.otp.findFirst({
+      where: { to, purpose: req.purpose },
+      orderBy: { id: 'desc' },
+      select: OTP_FIELDS,
+    });
+    if (!otp) throw notFound('OTP');
+    return otp;
+  }
+
+  private async byId(id: string): Promise<OtpRow> {
+    const otp = await this.deps.prisma.otp.findUnique({ where: { id }, select: OTP_FIELDS });
+    if (!otp) throw notFound('OTP');
+    return otp;
+  }
+
+  /** Records that a pending OTP outlived its TTL; returns it as it now is. */
+  private async expire(otp: OtpRow, now: Date): Promise<OtpRow> {
+    await this.deps.prisma.otp.updateMany({
+      where: { id: otp.id, status: 'pending', expiresAt: { lte: now } },
+      data: { status: 'expired' },
+    });
+    return this.byId(otp.id);
+  }
+}
+
+const OTP_FIELDS = {
+  id: true,
+  status: true,
+  attempts: true,
+  maxAttempts: true,
+  codeHash: true,
+  expiresAt: true,
+} satisfies Prisma.OtpSelect;
