@@ -11,6 +11,9 @@ import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { recipientRoutes } from './routes/recipients.js';
+import { statsRoutes } from './routes/stats.js';
+import { templateRoutes } from './routes/templates.js';
 import { otpRoutes } from './routes/otp.js';
 import { adminBlockRoutes } from './routes/admin-blocks.js';
 import { messageBatchRoutes } from './routes/messages-batch.js';
@@ -58,6 +61,9 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       await v1.register(messageRoutes, deps);
       await v1.register(otpRoutes, deps);
       await v1.register(adminBlockRoutes, deps);
+      await v1.register(recipientRoutes, deps);
+      await v1.register(templateRoutes);
+      await v1.register(statsRoutes, deps);
       await v1.register(messageBatchRoutes, deps);
     },
     { prefix: '/v1' },

@@ -105,6 +105,8 @@ const schema = z
     WORKER_METRICS_PORT: int(0, 65535).default(9100),
     ALLOWED_COUNTRIES: countries,
     RECIPIENT_MAX_PER_HOUR: int(1, 1_000_000).default(30),
+    QUIET_HOURS_START: int(0, 23).default(21),
+    QUIET_HOURS_END: int(0, 23).default(8),
     OTP_MAX_SENDS: int(1, 1000).default(5),
     OTP_SEND_WINDOW_SECONDS: int(1, 86_400).default(600),
     API_RATE_LIMIT_PER_MINUTE: int(1, 10_000_000).default(6000),
@@ -178,6 +180,8 @@ export interface Config {
   workerMetricsPort: number;
   allowedCountries: Set<string> | undefined;
   recipientMaxPerHour: number;
+  /** Local hours [startHour, endHour) in which marketing waits for the morning; undefined when off (start = end). */
+  quietHours: { startHour: number; endHour: number } | undefined;
   otpMaxSends: number;
   otpSendWindowSeconds: number;
   apiRateLimitPerMinute: number;
@@ -268,6 +272,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: c.WORKER_METRICS_PORT,
     allowedCountries: c.ALLOWED_COUNTRIES,
     recipientMaxPerHour: c.RECIPIENT_MAX_PER_HOUR,
+    quietHours:
+      c.QUIET_HOURS_START === c.QUIET_HOURS_END
+        ? undefined
+        : { startHour: c.QUIET_HOURS_START, endHour: c.QUIET_HOURS_END },
     otpMaxSends: c.OTP_MAX_SENDS,
     otpSendWindowSeconds: c.OTP_SEND_WINDOW_SECONDS,
     apiRateLimitPerMinute: c.API_RATE_LIMIT_PER_MINUTE,

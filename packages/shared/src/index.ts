@@ -17,3 +17,4 @@ export * from './caps/sliding-window-cap.js';
 export * from './otp/index.js';
 export * from './pumping/prefix.js';
 export * from './pumping/prefix-window.js';
+export * from './templates/index.js';

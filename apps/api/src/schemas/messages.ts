@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CATEGORIES, MAX_BODY_LENGTH, STATUS_ORDER, TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '@smsq/shared';
+import { USER_ID_MAX_LENGTH } from './recipients.js';
 
 const Category = Type.Union(CATEGORIES.map((c) => Type.Literal(c)));
 const Status = Type.Union(STATUS_ORDER.map((s) => Type.Literal(s)));
@@ -8,13 +9,31 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => T
 export const CreateMessageBody = Type.Object(
   {
     to: Type.Optional(Type.String({ minLength: 1, maxLength: 32, examples: ['+14155552671'] })),
-    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: USER_ID_MAX_LENGTH })),
     body: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_BODY_LENGTH })),
-    template: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    data: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]))),
+    template: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'A name from GET /v1/templates',
+        examples: ['card_alert'],
+      }),
+    ),
+    data: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), {
+        maxProperties: 20,
+        description: "Values for the template's requiredFields",
+        examples: [{ last4: '4242' }],
+      }),
+    ),
     category: Type.Optional(Category),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: TTL_MIN_SECONDS, maximum: TTL_MAX_SECONDS })),
-    sendAt: Type.Optional(Type.String({ format: 'date-time' })),
+    sendAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'Send at this time (at most 30 days ahead; a past time means now). The TTL counts from it.',
+      }),
+    ),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
   },
   { additionalProperties: false },
@@ -36,6 +55,12 @@ export const AcceptedMessage = Type.Object({
   encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
   createdAt: Type.String({ format: 'date-time' }),
   expiresAt: Type.String({ format: 'date-time' }),
+  sendAt: Nullable(
+    Type.String({
+      format: 'date-time',
+      description: 'When it will be sent: the requested sendAt, or the end of quiet hours for marketing; null: now',
+    }),
+  ),
 });
 export type AcceptedMessage = Static<typeof AcceptedMessage>;
 
@@ -68,6 +93,7 @@ const MessageFields = {
   sentAt: Nullable(Type.String({ format: 'date-time' })),
   deliveredAt: Nullable(Type.String({ format: 'date-time' })),
   expiresAt: Type.String({ format: 'date-time' }),
+  sendAt: Nullable(Type.String({ format: 'date-time' })),
   metadata: Nullable(Type.Record(Type.String(), Type.Unknown())),
 };
 
@@ -78,7 +104,7 @@ export const ListMessagesQuery = Type.Object(
   {
     status: Type.Optional(Status),
     to: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
-    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: USER_ID_MAX_LENGTH })),
     category: Type.Optional(Category),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     until: Type.Optional(Type.String({ format: 'date-time' })),

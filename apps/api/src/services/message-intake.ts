@@ -4,24 +4,31 @@ import {
   CATEGORY_PRIORITY,
   Prisma,
   DEFAULT_TTL_SECONDS,
+  SlidingWindowCap,
+  TemplateError,
   countSegments,
   isOptedOut,
   newMessageId,
   parsePhone,
+  renderTemplate,
   type CategoryName,
   type PhoneNumber,
   type Config,
   type PrismaClient,
   type Queues,
 } from '@smsq/shared';
+import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
-import { resolveRecipient } from './recipients-lookup.js';
+import { afterQuietHours } from './quiet-hours.js';
+import { resolveRecipient, type ResolvedRecipient } from './recipients-lookup.js';
 import type { AcceptedMessage, CreateMessageBody } from '../schemas/messages.js';
 
 export interface IntakeDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The per-recipient cap lives here, so it holds across every API process. */
+  redis: Redis;
   queues: Queues;
 }
 
@@ -62,9 +69,99 @@ export async function checkDestination(deps: IntakeDeps, to: string): Promise<Ph
   return phone;
 }
 
+/** How far ahead a message may be scheduled: further out, a date is more likely a mistake than a plan. */
+export const MAX_SCHEDULE_AHEAD_DAYS = 30;
+const HOUR_MS = 3600_000;
+
+interface Content {
+  body: string;
+  category: CategoryName;
+  template: string | undefined;
+}
+
+/** The text and category of a request: its own body, or a rendered template (which brings its category). */
+function contentOf(req: CreateMessageBody): Content {
+  if (req.template === undefined) {
+    if (req.data !== undefined) throw new ApiError(400, 'validation_failed', '"data" goes with "template"', 'data');
+    return { body: req.body!, category: req.category ?? 'transaction', template: undefined };
+  }
+  let rendered;
+  try {
+    rendered = renderTemplate(req.template, req.data);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    const code = err.code === 'invalid_template_data' ? 'validation_failed' : err.code;
+    throw new ApiError(400, code, err.message, err.field);
+  }
+  // The category decides TTL, priority and whether preferences may block it: a caller must not relabel a
+  // template (say, marketing as security), and a silent override would hide the mistake.
+  if (req.category !== undefined && req.category !== rendered.category) {
+    throw new ApiError(
+      400,
+      'validation_failed',
+      `template "${rendered.name}" is ${rendered.category}; leave out "category" or give that one`,
+      'category',
+    );
+  }
+  return { body: rendered.body, category: rendered.category, template: rendered.name };
+}
+
+/** When the caller wants it sent: now for a time in the past, refused when absurdly far ahead. */
+function requestedStart(req: CreateMessageBody, now: Date): Date {
+  if (!req.sendAt) return now;
+  const sendAt = new Date(req.sendAt);
+  if (sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_DAYS * 24 * HOUR_MS) {
+    throw new ApiError(
+      400,
+      'validation_failed',
+      `sendAt may be at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`,
+      'sendAt',
+    );
+  }
+  return sendAt > now ? sendAt : now;
+}
+
+/** Marketing to a recipient whose timezone we know waits for their morning. */
+function deferForQuietHours(
+  deps: IntakeDeps,
+  category: CategoryName,
+  recipient: ResolvedRecipient | undefined,
+  startsAt: Date,
+): Date {
+  const quiet = deps.config.quietHours;
+  if (category !== 'marketing' || !quiet || !recipient?.timezone) return startsAt;
+  return afterQuietHours(startsAt, recipient.timezone, quiet);
+}
+
+/**
+ * At most RECIPIENT_MAX_PER_HOUR non-OTP messages to one number per rolling hour (a code must always get
+ * through; OTP has its own cap). Counted last, once every other check passed, so a refused request
+ * costs the recipient's budget nothing.
+ */
+async function countAgainstRecipientCap(deps: IntakeDeps, category: CategoryName, to: string, now: Date) {
+  if (category === 'otp') return;
+  const cap = new SlidingWindowCap(
+    deps.redis,
+    `${deps.config.queuePrefix}:cap:recipient`,
+    deps.config.recipientMaxPerHour,
+    HOUR_MS,
+  );
+  const hit = await cap.hit(to, now.getTime());
+  if (!hit.allowed) {
+    throw new ApiError(
+      429,
+      'rate_limited',
+      `this number has had ${deps.config.recipientMaxPerHour} messages in the last hour; try again later`,
+      'to',
+      { 'retry-after': String(hit.retryAfterSeconds) },
+    );
+  }
+}
+
 /**
  * Checks a request against policy and turns it into the row to store; throws ApiError when refused.
- * Reads only: nothing is recorded until the caller stores the plan.
+ * Nothing is recorded in Postgres until the caller stores the plan; the last step counts the message
+ * against the recipient's hourly cap in Redis.
  */
 export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now: Date): Promise<PlannedMessage> {
   if ((req.to === undefined) === (req.userId === undefined)) {
@@ -73,17 +170,14 @@ export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now:
   if ((req.body === undefined) === (req.template === undefined)) {
     throw new ApiError(400, 'validation_failed', 'give exactly one of "body" and "template"', 'body');
   }
-  if (req.template !== undefined) {
-    throw new ApiError(400, 'unknown_template', `no template "${req.template}"`, 'template');
-  }
-  const category: CategoryName = req.category ?? 'transaction';
+  const { body, category, template } = contentOf(req);
+  const requested = requestedStart(req, now);
   const recipient = req.userId === undefined ? undefined : await resolveRecipient(deps.prisma, req.userId, category);
   const phone = await checkDestination(deps, recipient?.phone ?? req.to!);
-  const sendAt = req.sendAt ? new Date(req.sendAt) : undefined;
-  const startsAt = sendAt && sendAt > now ? sendAt : now;
+  const startsAt = deferForQuietHours(deps, category, recipient, requested);
   const ttlSeconds = req.ttlSeconds ?? DEFAULT_TTL_SECONDS[category];
-  const body = req.body!;
   const { segments, encoding } = countSegments(body);
+  await countAgainstRecipientCap(deps, category, phone.e164, now);
   return {
     id: newMessageId(),
     to: phone.e164,
@@ -91,7 +185,7 @@ export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now:
     userId: req.userId,
     body,
     category,
-    template: undefined,
+    template,
     segments,
     encoding,
     sendAt: startsAt > now ? startsAt : undefined,
@@ -143,6 +237,7 @@ function acceptedView(row: {
   encoding: string;
   createdAt: Date;
   expiresAt: Date;
+  sendAt: Date | null;
 }): AcceptedMessage {
   return {
     id: row.id,
@@ -153,6 +248,7 @@ function acceptedView(row: {
     encoding: row.encoding === 'UCS-2' ? 'UCS-2' : 'GSM-7',
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
+    sendAt: row.sendAt?.toISOString() ?? null,
   };
 }
 

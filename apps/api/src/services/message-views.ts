@@ -26,6 +26,7 @@ export function messageView(m: Message) {
     sentAt: iso(m.sentAt),
     deliveredAt: iso(m.deliveredAt),
     expiresAt: m.expiresAt.toISOString(),
+    sendAt: iso(m.sendAt),
     metadata: (m.metadata as Record<string, unknown> | null) ?? null,
   };
 }

@@ -8,6 +8,9 @@ export interface ResolvedRecipient {
   locale: string | null;
 }
 
+export const unknownRecipient = (userId: string) =>
+  new ApiError(404, 'unknown_recipient', `no recipient "${userId}"`, 'userId');
+
 /**
  * Turns a userId into the number to text, refusing as DESIGN §4 says: unknown user 404, no phone 422,
  * the category switched off 422.
@@ -18,7 +21,7 @@ export async function resolveRecipient(
   category: CategoryName,
 ): Promise<ResolvedRecipient> {
   const r = await prisma.recipient.findUnique({ where: { userId } });
-  if (!r) throw new ApiError(404, 'unknown_recipient', `no recipient "${userId}"`, 'userId');
+  if (!r) throw unknownRecipient(userId);
   if (!r.phone)
     throw new ApiError(422, 'recipient_has_no_phone', `recipient "${userId}" has no phone number`, 'userId');
   if (!isCategoryEnabled((r.preferences ?? {}) as Preferences, category)) {
