@@ -1,5 +1,5 @@
 import type { Job, Worker } from 'bullmq';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Workers } from './workers.js';
 
 /** Twilio's RestException carries its numeric code, a network error its own (ECONNREFUSED, …). */
@@ -19,7 +19,9 @@ const dueAt = (job: Job) => job.timestamp + (job.opts.delay ?? 0);
  * The worker's Prometheus metrics, all named `smsq_*`, gathered from the workers' events and the
  * outcomes their processors return, in a registry of their own.
  */
-export function createWorkerMetrics(workers: Pick<Workers, 'send' | 'status'>): Registry {
+export function createWorkerMetrics(
+  workers: Pick<Workers, 'send' | 'status' | 'limiter' | 'signals' | 'senders'>,
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
   const registers = [registry];
@@ -54,6 +56,43 @@ export function createWorkerMetrics(workers: Pick<Workers, 'send' | 'status'>): 
     help: 'From a message being accepted (or due, with sendAt) to Twilio taking it',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
     registers,
+  });
+
+  const rateLimitWaits = new Counter({
+    name: 'smsq_rate_limit_waits_total',
+    help: 'Sends put back to wait for their turn under an MPS limit, by the limit that held them (sender, account)',
+    labelNames: ['scope'],
+    registers,
+  });
+  const slowDowns = new Counter({
+    name: 'smsq_rate_limit_slowdowns_total',
+    help: 'Times Twilio said "too fast" (20429, 21611, 30001) and a rate was halved, by scope and code',
+    labelNames: ['scope', 'code'],
+    registers,
+  });
+  new Gauge({
+    name: 'smsq_rate_limit_mps',
+    help: 'Segments per second allowed to Twilio: the configured limit, and the effective one after slow-downs',
+    labelNames: ['scope', 'sender', 'kind'],
+    registers,
+    async collect() {
+      const rates = await workers.limiter.rates(workers.senders);
+      for (const [sender, r] of rates.senders) {
+        this.set({ scope: 'sender', sender, kind: 'configured' }, r.limit);
+        this.set({ scope: 'sender', sender, kind: 'effective' }, r.effective);
+      }
+      if (rates.account) {
+        this.set({ scope: 'account', sender: '', kind: 'configured' }, rates.account.limit);
+        this.set({ scope: 'account', sender: '', kind: 'effective' }, rates.account.effective);
+      }
+    },
+  });
+  workers.signals.on('rateLimitWait', (scope) => rateLimitWaits.inc({ scope }));
+  workers.signals.on('slowDown', (scope, code) => slowDowns.inc({ scope, code: String(code ?? 'unknown') }));
+  // Refused for speed: a failed attempt that goes back to wait without passing BullMQ's `failed` event.
+  workers.signals.on('retryLater', (code) => {
+    sendFailures.inc({ code: String(code ?? 'unknown') });
+    retries.inc({ queue: 'send' });
   });
 
   // A monotonic clock from the `active` event: wall-clock steps cannot bend the figure.

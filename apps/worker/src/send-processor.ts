@@ -1,5 +1,7 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import {
+  CATEGORY_PRIORITY,
   TTL_MAX_SECONDS,
   advanceStatus,
   claimForSending,
@@ -7,22 +9,41 @@ import {
   isFinal,
   maskPhone,
   recordSubmission,
+  setOptOut,
+  withRetryAfter,
   type Config,
   type Logger,
   type Message,
   type PrismaClient,
+  type SendFailure,
   type SendJob,
+  type SendRateLimiter,
+  type Slot,
   type TwilioClient,
 } from '@smsq/shared';
+import type { SendSignals } from './send-signals.js';
+import { senderKey, senderParams } from './sender.js';
 
 export interface SendDeps {
   config: Config;
   prisma: PrismaClient;
   twilio: TwilioClient;
   logger: Logger;
+  limiter: SendRateLimiter;
+  signals: SendSignals;
 }
 
 export type SendOutcome = 'submitted' | 'adopted' | 'expired' | 'skipped' | 'failed';
+
+/** Twilio's ValidityPeriod is at least 1 s: a message with less time left is not sent. */
+const MIN_VALIDITY_MS = 1000;
+/**
+ * Below this spacing between sends (above 100 segments/s) a send that is late for its slot goes anyway:
+ * the limit is then finer than the machine's own timing.
+ */
+const LATE_CHECK_MIN_SPACING_MS = 10;
+/** How long to hold off after Twilio said "too fast" without a Retry-After. */
+const DEFAULT_RETRY_AFTER_MS = 1000;
 
 function statusCallbackUrl(config: Config, messageId: string): string {
   // Our own id rides in the URL: a callback can arrive before the SID from the send is recorded.
@@ -31,7 +52,8 @@ function statusCallbackUrl(config: Config, messageId: string): string {
 
 /**
  * After an attempt that may have reached Twilio (timeout, 5xx, a worker killed mid-call), the message
- * is looked up at Twilio before sending again: Twilio's create has no idempotency key.
+ * is looked up at Twilio before sending again: Twilio's create has no idempotency key. It matches on
+ * the body, which an OTP keeps until Twilio has the message (message-store.ts).
  */
 async function findAtTwilio(deps: SendDeps, m: Message) {
   const since = m.createdAt.getTime() - 60_000;
@@ -41,50 +63,96 @@ async function findAtTwilio(deps: SendDeps, m: Message) {
   );
 }
 
-export function createSendProcessor(deps: SendDeps) {
-  const { config, prisma, twilio, logger } = deps;
-  const sender = config.twilio.messagingServiceSid
-    ? { messagingServiceSid: config.twilio.messagingServiceSid }
-    : { from: config.twilio.phoneNumber };
+/** A failure BullMQ labels by Twilio's code in the metrics and never retries. */
+function unrecoverable(failure: SendFailure): UnrecoverableError {
+  return Object.assign(new UnrecoverableError(failure.message), { code: failure.code });
+}
 
-  return async function processSend(job: Job<SendJob>): Promise<SendOutcome> {
+export function createSendProcessor(deps: SendDeps) {
+  const { config, prisma, twilio, logger, limiter, signals } = deps;
+  const sender = senderKey(config);
+  const from = senderParams(config);
+
+  async function adopt(m: Message, found: NonNullable<Awaited<ReturnType<typeof findAtTwilio>>>) {
+    await recordSubmission(prisma, m.id, {
+      twilioSid: found.sid,
+      from: found.from,
+      segments: Number(found.numSegments) || undefined,
+    });
+  }
+
+  async function fail(messageId: string, failure: SendFailure) {
+    await advanceStatus(prisma, {
+      messageId,
+      to: 'failed',
+      source: 'worker',
+      onlyFrom: ['sending'],
+      errorCode: failure.code,
+      errorMessage: failure.message,
+    });
+  }
+
+  return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
     const log = logger.child({ messageId, attempt: job.attemptsMade + 1 });
     const m = await prisma.message.findUnique({ where: { id: messageId } });
     if (!m || isFinal(m.status) || (m.status !== 'queued' && m.status !== 'sending')) return 'skipped';
 
-    if (m.attempts > 0) {
+    if (m.attempts > (job.data.notAtTwilioUpTo ?? 0)) {
       const found = await findAtTwilio(deps, m);
       if (found) {
-        await recordSubmission(prisma, m.id, {
-          twilioSid: found.sid,
-          from: found.from,
-          segments: Number(found.numSegments) || undefined,
-        });
+        await adopt(m, found);
         log.info({ twilioSid: found.sid }, 'earlier attempt had reached Twilio; adopted it');
         return 'adopted';
       }
     }
 
-    const remainingMs = m.expiresAt.getTime() - Date.now();
-    if (remainingMs < 1000) {
+    const expire = async (why: string) => {
       await advanceStatus(prisma, { messageId, to: 'expired', source: 'worker', onlyFrom: ['queued', 'sending'] });
-      log.info('expired before it could be sent');
-      return 'expired';
-    }
+      log.info(why);
+      return 'expired' as const;
+    };
+    const deadline = m.expiresAt.getTime() - MIN_VALIDITY_MS;
+    if (Date.now() >= deadline) return expire('expired before it could be sent');
 
-    const attempt = await claimForSending(prisma, messageId, m.attempts);
+    const takeSlot = (woken: boolean) =>
+      limiter.acquire({ sender, segments: m.segments, priority: CATEGORY_PRIORITY[m.category], woken, deadline });
+    // Back to BullMQ's delayed set, not a failed attempt; at the deadline it comes back to expire.
+    const park = async (slot: Slot) => {
+      signals.emit('rateLimitWait', slot.scope);
+      await job.moveToDelayed(Math.min(Date.now() + slot.waitMs, deadline), token);
+      return new DelayedError();
+    };
+
+    // Started more often than it was tried: it came back from waiting for the limit (or for a 429).
+    let slot = await takeSlot(job.attemptsStarted > job.attemptsMade + 1);
+    if (!slot.granted) throw await park(slot);
+    const slotAt = Date.now() + slot.waitMs;
+    const [attempt] = await Promise.all([claimForSending(prisma, messageId, m.attempts), sleep(slot.waitMs)]);
     if (attempt === undefined) return 'skipped'; // another worker holds this attempt
+    if (slot.spacingMs >= LATE_CHECK_MIN_SPACING_MS && Date.now() - slotAt > slot.spacingMs / 2) {
+      // Stalled well past its slot (a busy machine, a slow claim): sending now would crowd the next sends.
+      slot = await takeSlot(true);
+      if (!slot.granted) {
+        await job.updateData({ ...job.data, notAtTwilioUpTo: attempt });
+        throw await park(slot);
+      }
+      await sleep(slot.waitMs);
+    }
+    const remainingMs = m.expiresAt.getTime() - Date.now();
+    if (remainingMs < MIN_VALIDITY_MS) return expire('expired while waiting for its send slot');
 
     try {
-      const sent = await twilio.messages.create({
-        to: m.to,
-        ...sender,
-        body: m.body ?? '',
-        statusCallback: statusCallbackUrl(config, messageId),
-        validityPeriod: Math.min(TTL_MAX_SECONDS, Math.max(1, Math.floor(remainingMs / 1000))),
-        attempt,
-      });
+      const sent = await withRetryAfter(() =>
+        twilio.messages.create({
+          to: m.to,
+          ...from,
+          body: m.body ?? '',
+          statusCallback: statusCallbackUrl(config, messageId),
+          validityPeriod: Math.min(TTL_MAX_SECONDS, Math.max(1, Math.floor(remainingMs / 1000))),
+          attempt,
+        }),
+      );
       await recordSubmission(prisma, messageId, {
         twilioSid: sent.sid,
         from: sent.from,
@@ -94,21 +162,39 @@ export function createSendProcessor(deps: SendDeps) {
       return 'submitted';
     } catch (err) {
       const failure = classifySendError(err);
-      const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ kind: failure.kind, code: failure.code, error: failure.message }, 'send attempt failed');
-      if (failure.kind === 'permanent' || lastTry) {
-        await advanceStatus(prisma, {
-          messageId,
-          to: 'failed',
-          source: 'worker',
-          onlyFrom: ['sending'],
-          errorCode: failure.code,
-          errorMessage: failure.message,
-        });
-        if (failure.kind === 'permanent') throw new UnrecoverableError(failure.message);
-        return 'failed';
+
+      if (failure.kind === 'permanent') {
+        if (failure.optedOut) await setOptOut(prisma, m.to, true, String(failure.code), 'twilio_error');
+        await fail(messageId, failure);
+        throw unrecoverable(failure);
       }
-      throw err instanceof Error ? err : new Error(failure.message);
+      // Twilio certainly has nothing from this attempt: a retry need not look for it there.
+      if (failure.kind === 'transient') await job.updateData({ ...job.data, notAtTwilioUpTo: attempt });
+
+      if (failure.slowDown) {
+        // "Too fast" is not the message's fault: slow the sender down and wait, without using up a try.
+        const retryAfterMs = failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+        await limiter.slowDown(sender, failure.slowDown, retryAfterMs);
+        signals.emit('slowDown', failure.slowDown, failure.code);
+        signals.emit('retryLater', failure.code);
+        await job.moveToDelayed(Math.min(Date.now() + retryAfterMs, deadline), token);
+        throw new DelayedError();
+      }
+
+      const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!lastTry) throw err instanceof Error ? err : new Error(failure.message);
+      if (failure.kind === 'ambiguous') {
+        // Twilio may hold the message although the answer was lost: look before calling it failed.
+        const found = await findAtTwilio(deps, m).catch(() => undefined);
+        if (found) {
+          await adopt(m, found);
+          log.info({ twilioSid: found.sid }, 'last attempt had reached Twilio after all; adopted it');
+          return 'adopted';
+        }
+      }
+      await fail(messageId, failure);
+      return 'failed';
     }
   };
 }

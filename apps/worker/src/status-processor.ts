@@ -1,13 +1,30 @@
 import type { Job } from 'bullmq';
-import { advanceStatus, fromTwilioStatus, type Logger, type PrismaClient, type StatusJob } from '@smsq/shared';
+import {
+  advanceStatus,
+  fromTwilioStatus,
+  isSenderOverload,
+  type Config,
+  type Logger,
+  type PrismaClient,
+  type SendRateLimiter,
+  type StatusJob,
+} from '@smsq/shared';
+import type { SendSignals } from './send-signals.js';
+import { senderKey } from './sender.js';
 
 export interface StatusDeps {
+  config: Config;
   prisma: PrismaClient;
   logger: Logger;
+  limiter: SendRateLimiter;
+  signals: SendSignals;
 }
 
+/** Twilio sends no Retry-After with a 30001 callback; hold the sender back this long. */
+const OVERLOAD_PAUSE_MS = 1000;
+
 /** Applies a Twilio status callback. Order and repeats do not matter: statuses only move forward. */
-export function createStatusProcessor({ prisma, logger }: StatusDeps) {
+export function createStatusProcessor({ config, prisma, logger, limiter, signals }: StatusDeps) {
   return async function processStatus(job: Job<StatusJob>): Promise<'applied' | 'unchanged' | 'unknown'> {
     const d = job.data;
     const status = fromTwilioStatus(d.twilioStatus);
@@ -30,6 +47,11 @@ export function createStatusProcessor({ prisma, logger }: StatusDeps) {
       errorCode: d.errorCode,
       twilioSid: d.twilioSid,
     });
+    // 30001: the sender's queue at Twilio overflowed, so we send faster than it drains. Once per message.
+    if (moved && isSenderOverload(d.errorCode)) {
+      await limiter.slowDown(senderKey(config), 'sender', OVERLOAD_PAUSE_MS);
+      signals.emit('slowDown', 'sender', d.errorCode);
+    }
     return moved ? 'applied' : 'unchanged';
   };
 }

@@ -1,8 +1,10 @@
 import { Worker } from 'bullmq';
 import {
   SEND_QUEUE,
+  SendRateLimiter,
   createQueues,
   STATUS_QUEUE,
+  watchRetryAfter,
   type Config,
   type Logger,
   type PrismaClient,
@@ -14,6 +16,8 @@ import type { Redis } from 'ioredis';
 import { fullJitterBackoff } from './backoff.js';
 import { startReconciler } from './reconciler.js';
 import { createSendProcessor } from './send-processor.js';
+import { senderKey } from './sender.js';
+import { SendSignals } from './send-signals.js';
 import { createStatusProcessor } from './status-processor.js';
 
 export interface WorkerDeps {
@@ -27,6 +31,11 @@ export interface WorkerDeps {
 export interface Workers {
   send: Worker<SendJob>;
   status: Worker<StatusJob>;
+  /** The MPS limits shared by all workers, and what the send processor reports about them. */
+  limiter: SendRateLimiter;
+  signals: SendSignals;
+  /** Senders whose limits the metrics show: the configured one and every override. */
+  senders: string[];
   /** Stops taking jobs and waits for in-flight ones, up to `timeoutMs`; unfinished ones are handed back. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -42,12 +51,24 @@ export function startWorkers(deps: WorkerDeps): Workers {
   };
   const queues = createQueues(redis, config.queuePrefix, config.sendMaxAttempts);
   const reconciler = startReconciler({ ...deps, queues });
-  const send = new Worker<SendJob>(SEND_QUEUE, createSendProcessor(deps), {
+  const limiter = new SendRateLimiter(redis, {
+    prefix: config.queuePrefix,
+    senderMps: config.senderMps,
+    senderMpsOverrides: config.senderMpsOverrides,
+    accountMps: config.accountMps,
+    recoveryMs: config.rateRecoveryMs,
+  });
+  const signals = new SendSignals();
+  watchRetryAfter(deps.twilio);
+  // The SDK loads its Messages resource on first use; load it now, not in the first send after its slot.
+  void deps.twilio.messages;
+  const processorDeps = { ...deps, limiter, signals };
+  const send = new Worker<SendJob>(SEND_QUEUE, createSendProcessor(processorDeps), {
     ...common,
     concurrency: config.workerConcurrency,
     settings: { backoffStrategy: (attemptsMade: number) => fullJitterBackoff(attemptsMade) },
   });
-  const status = new Worker<StatusJob>(STATUS_QUEUE, createStatusProcessor(deps), {
+  const status = new Worker<StatusJob>(STATUS_QUEUE, createStatusProcessor(processorDeps), {
     ...common,
     concurrency: Math.max(10, config.workerConcurrency),
   });
@@ -60,6 +81,9 @@ export function startWorkers(deps: WorkerDeps): Workers {
   return {
     send,
     status,
+    limiter,
+    signals,
+    senders: [...new Set([senderKey(config), ...config.senderMpsOverrides.keys()])],
     async close(timeoutMs = 20_000) {
       await reconciler.stop();
       const graceful = Promise.all([send.close(), status.close()]);

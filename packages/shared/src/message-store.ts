@@ -18,6 +18,8 @@ export interface Advance {
  * Moves a message forward and records the event in one statement. The status column is a Postgres enum
  * declared in lifecycle order, so `status < $to` is the "never backwards" rule, and a final status never
  * changes. A repeated or late update matches no row and so adds no event. Returns whether it moved.
+ * An OTP's body holds the code: it is cleared once the message is past sending (Twilio has it, or it
+ * ended), and is only ever needed before that (to send it, or to find a lost attempt at Twilio).
  */
 export async function advanceStatus(db: PrismaClient, a: Advance): Promise<boolean> {
   const to = Prisma.sql`${a.to}::"MessageStatus"`;
@@ -32,6 +34,7 @@ export async function advanceStatus(db: PrismaClient, a: Advance): Promise<boole
         error_code = COALESCE(${a.errorCode ?? null}::int, error_code),
         error_message = COALESCE(${a.errorMessage ?? null}::text, error_message),
         twilio_sid = COALESCE(twilio_sid, ${a.twilioSid ?? null}::text),
+        body = CASE WHEN category = 'otp' AND ${a.to} NOT IN ('queued','sending') THEN NULL ELSE body END,
         sent_at = CASE WHEN ${a.to} IN ('sent','delivered','undelivered') THEN COALESCE(sent_at, now()) ELSE sent_at END,
         delivered_at = CASE WHEN ${a.to} = 'delivered' THEN now() ELSE delivered_at END
       WHERE id = ${a.messageId}::uuid AND ${from}
@@ -66,7 +69,10 @@ export async function claimForSending(
   return rows[0]?.attempts;
 }
 
-/** Records Twilio's acceptance: the SID always (a callback may already have moved the status on). */
+/**
+ * Records Twilio's acceptance: the SID always (a callback may already have moved the status on), and an
+ * OTP's body (the code) is dropped.
+ */
 export async function recordSubmission(
   db: PrismaClient,
   messageId: string,
@@ -74,7 +80,8 @@ export async function recordSubmission(
 ): Promise<void> {
   await db.$executeRaw`
     UPDATE messages SET twilio_sid = ${sub.twilioSid}, "from" = COALESCE(${sub.from}, "from"),
-      segments = COALESCE(${sub.segments ?? null}::int, segments), updated_at = now()
+      segments = COALESCE(${sub.segments ?? null}::int, segments), updated_at = now(),
+      body = CASE WHEN category = 'otp' THEN NULL ELSE body END
     WHERE id = ${messageId}::uuid`;
   await advanceStatus(db, { messageId, to: 'submitted', source: 'worker', twilioSid: sub.twilioSid });
 }

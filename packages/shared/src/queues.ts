@@ -10,6 +10,11 @@ export const STATUS_QUEUE = '{status}';
 /** Only the id travels through Redis: bodies (and OTP codes) stay in Postgres. */
 export interface SendJob {
   messageId: string;
+  /**
+   * Set by the worker: attempts up to this number certainly did not reach Twilio (refused for speed,
+   * connection refused), so a retry need not look for them at Twilio first.
+   */
+  notAtTwilioUpTo?: number;
 }
 
 /** A Twilio status callback, taken from the webhook and applied by the worker. */

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+/**
+ * Worker and simulator processes for the throughput tests and `npm run bench:mps`. The simulator runs
+ * apart from the test process, like Twilio: its clock then stamps requests when they arrive, not when a
+ * busy test process gets round to them.
+ */
+
+/** Starts `apps/worker/src/main.ts` and resolves once it takes jobs. */
+export async function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+    env: { ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await untilOutput(child, /"msg":"worker started"/);
+  return child;
+}
+
+/** Waits for a line on the child's stdout; the rest of its output is read and dropped. */
+async function untilOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  let output = '';
+  try {
+    return await new Promise<RegExpExecArray>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const found = pattern.exec(output);
+        if (found) resolve(found);
+      });
+      child.once('exit', (code) => reject(new Error(`the process exited (${code}) before printing ${pattern}`)));
+    });
+  } finally {
+    child.stdout!.removeAllListeners('data');
+    child.stdout!.resume();
+  }
+}
+
+export interface SimProcess {
+  url: string;
+  child: ChildProcess;
+  /** A control route of the simulator (`/_sim/...`). */
+  control<T>(path: string, body?: object): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function spawnSim(env: NodeJS.ProcessEnv): Promise<SimProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/twilio-sim/src/main.ts'], {
+    env: { ...env, SIM_PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [, url] = await untilOutput(child, /listening on (http:\/\/\S+)/);
+  return {
+    url: url!,
+    child,
+    async control<T>(path: string, body?: object) {
+      const res = await fetch(`${url}${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return (await res.json()) as T;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** The creates the simulator received whose body starts with `tag #`, as it recorded them. */
+export interface Received {
+  body: string | null;
+  sid: string | null;
+  status: string;
+  errorCode: number | null;
+  receivedAt: string;
+}
+export async function receivedWithTag(sim: Pick<SimProcess, 'control'>, tag: string): Promise<Received[]> {
+  const { messages } = await sim.control<{ messages: Received[] }>('/_sim/messages');
+  return messages.filter((m) => m.body?.startsWith(`${tag} #`));
+}

@@ -1,0 +1,2 @@
+export * from './send-rate-limiter.js';
+export * from './retry-after.js';

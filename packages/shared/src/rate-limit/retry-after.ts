@@ -1,0 +1,46 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TwilioClient } from '../twilio.js';
+
+interface Probe {
+  retryAfterMs?: number;
+}
+
+const probes = new AsyncLocalStorage<Probe>();
+const watched = new WeakSet<object>();
+/** A Retry-After longer than this is taken as this: a message should not sleep for hours on one header. */
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** `Retry-After` is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : undefined;
+}
+
+/**
+ * Twilio's RestException drops the response headers, Retry-After among them. An axios response
+ * interceptor on the client's own HTTP layer notes it for the call that `withRetryAfter` runs.
+ */
+export function watchRetryAfter(client: TwilioClient): void {
+  const http = client.httpClient;
+  if (watched.has(http)) return;
+  watched.add(http);
+  http.axios.interceptors.response.use((response) => {
+    const probe = probes.getStore();
+    if (probe && response.status >= 400) probe.retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+    return response;
+  });
+}
+
+/** Runs a Twilio call; an error it throws carries `retryAfterMs` when Twilio sent a Retry-After. */
+export async function withRetryAfter<T>(call: () => Promise<T>): Promise<T> {
+  const probe: Probe = {};
+  try {
+    return await probes.run(probe, call);
+  } catch (err) {
+    if (probe.retryAfterMs !== undefined && typeof err === 'object' && err !== null) {
+      Object.assign(err, { retryAfterMs: probe.retryAfterMs });
+    }
+    throw err;
+  }
+}

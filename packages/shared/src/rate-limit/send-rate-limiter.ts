@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+const read = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+const ACQUIRE = 'smsqRateAcquire';
+const SLOW_DOWN = 'smsqRateSlowDown';
+const SCRIPTS = { [ACQUIRE]: read('acquire.lua'), [SLOW_DOWN]: read('slow-down.lua') };
+
+/** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection when Redis lacks them. */
+interface RateCommands {
+  [ACQUIRE](numKeys: number, ...args: (string | number)[]): Promise<[number, number, number, number]>;
+  [SLOW_DOWN](numKeys: number, ...args: (string | number)[]): Promise<string>;
+}
+
+/** A slowed scope never drops below this share of its configured rate. */
+const LOWEST_FACTOR = 1 / 16;
+/** Refusals within this long of a slow-down are the same burst and do not halve the rate again. */
+const SLOW_DOWN_COOLDOWN_MS = 1000;
+
+export type RateScope = 'sender' | 'account';
+
+export interface SendRateOptions {
+  /** QUEUE_PREFIX: the limiter's keys live beside the queues'. */
+  prefix: string;
+  /** Segments per second of a sender without an override. */
+  senderMps: number;
+  /** Per-sender rates (phone number, short code or Messaging Service SID → MPS). */
+  senderMpsOverrides: ReadonlyMap<string, number>;
+  /** Segments per second over all senders, if the account has a limit of its own. */
+  accountMps: number | undefined;
+  /** Time a slowed scope takes to climb back to its full rate. */
+  recoveryMs: number;
+}
+
+export interface SlotRequest {
+  sender: string;
+  /** What the message costs: Twilio counts throughput in segments. */
+  segments: number;
+  /** 1 is the most urgent (CATEGORY_PRIORITY). */
+  priority: number;
+  /** The send was parked before: it takes its turn rather than queueing behind other parked sends. */
+  woken: boolean;
+  /** Epoch ms after which the message is no longer worth sending: a later wake-up is not booked. */
+  deadline?: number;
+  now?: number;
+}
+
+/** Granted: send after `waitMs` (at most a few slots). Refused: come back after `waitMs`. */
+export interface Slot {
+  granted: boolean;
+  waitMs: number;
+  /** The limit that decided the wait. */
+  scope: RateScope;
+  /** The time this send takes up at the binding rate (segments × interval), in whole ms. */
+  spacingMs: number;
+}
+
+export interface ScopeRate {
+  /** Configured segments per second. */
+  limit: number;
+  /** The rate in force now, after any slow-down. */
+  effective: number;
+}
+
+/**
+ * Messages-per-second limits per sender and per account, held in Redis so they bind all worker processes
+ * together. Pacing, not dropping: a refused send learns when to come back (see acquire.lua). One Redis
+ * round trip per send.
+ */
+export class SendRateLimiter {
+  private readonly redis: Redis & RateCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly opts: SendRateOptions,
+  ) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, { lua });
+    }
+    this.redis = redis as Redis & RateCommands;
+  }
+
+  /** The configured rate of one sender. */
+  senderMps(sender: string): number {
+    return this.opts.senderMpsOverrides.get(sender) ?? this.opts.senderMps;
+  }
+
+  private senderKey(sender: string): string {
+    // One hash tag for every limiter key: a script's keys must share a Redis Cluster slot.
+    return `${this.opts.prefix}:{rate}:sender:${sender}`;
+  }
+
+  private get accountKey(): string {
+    return `${this.opts.prefix}:{rate}:account`;
+  }
+
+  async acquire(req: SlotRequest): Promise<Slot> {
+    const keys = [this.senderKey(req.sender)];
+    const rates = [this.senderMps(req.sender)];
+    if (this.opts.accountMps !== undefined) {
+      keys.push(this.accountKey);
+      rates.push(this.opts.accountMps);
+    }
+    const [granted, waitMs, binding, spacingMs] = await this.redis[ACQUIRE](
+      keys.length,
+      ...keys,
+      req.now ?? Date.now(),
+      Math.max(1, req.segments),
+      req.priority,
+      req.woken ? 1 : 0,
+      req.deadline ?? 0,
+      this.opts.recoveryMs,
+      ...rates,
+    );
+    return { granted: granted === 1, waitMs, scope: binding === 2 ? 'account' : 'sender', spacingMs };
+  }
+
+  /**
+   * Twilio refused for speed: halve the rate of the sender (and of the account, when the refusal was
+   * about the account and it has a limit), send nothing there before `retryAfterMs`, then recover.
+   * Returns the sender's new share of its configured rate.
+   */
+  async slowDown(sender: string, scope: RateScope, retryAfterMs: number, now = Date.now()): Promise<number> {
+    const keys = [this.senderKey(sender)];
+    if (scope === 'account' && this.opts.accountMps !== undefined) keys.push(this.accountKey);
+    const factor = await this.redis[SLOW_DOWN](
+      keys.length,
+      ...keys,
+      now,
+      Math.max(0, retryAfterMs),
+      this.opts.recoveryMs,
+      LOWEST_FACTOR,
+      SLOW_DOWN_COOLDOWN_MS,
+    );
+    return Number(factor);
+  }
+
+  /** The rates in force, for metrics. */
+  async rates(
+    senders: readonly string[],
+    now = Date.now(),
+  ): Promise<{ senders: Map<string, ScopeRate>; account?: ScopeRate }> {
+    const read = async (key: string, limit: number): Promise<ScopeRate> => {
+      const [f, fat] = await this.redis.hmget(key, 'f', 'fat');
+      if (f === null || fat === null) return { limit, effective: limit };
+      const base = Number(f);
+      const share = Math.min(1, base + ((1 - base) * Math.max(0, now - Number(fat))) / this.opts.recoveryMs);
+      return { limit, effective: limit * share };
+    };
+    const result = new Map<string, ScopeRate>();
+    for (const s of senders) result.set(s, await read(this.senderKey(s), this.senderMps(s)));
+    const account = this.opts.accountMps === undefined ? undefined : await read(this.accountKey, this.opts.accountMps);
+    return account ? { senders: result, account } : { senders: result };
+  }
+}
