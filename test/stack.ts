@@ -70,8 +70,6 @@ export async function startStack(
     WORKER_CONCURRENCY: '20',
     // No MPS limit unless a test sets one (the throughput tests do).
     SENDER_MPS: '100000',
-    // No MPS limit unless a test sets one (the throughput tests do).
-    SENDER_MPS: '100000',
     ...(simUrl ? { TWILIO_API_BASE_URL: simUrl } : {}),
     ...opts.env,
   });
@@ -95,7 +93,6 @@ export async function startStack(
     TWILIO_PHONE_NUMBER: FROM,
     PUBLIC_BASE_URL: apiUrl,
     WORKER_METRICS_PORT: '0',
-    SENDER_MPS: '100000',
     SENDER_MPS: '100000',
     ...(simUrl ? { TWILIO_API_BASE_URL: simUrl } : {}),
     ...opts.env,

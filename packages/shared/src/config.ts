@@ -101,6 +101,7 @@ const schema = z
     SENDER_MPS: z.coerce.number().positive().default(1),
     SENDER_MPS_OVERRIDES: mpsOverrides,
     ACCOUNT_MPS: z.coerce.number().positive().optional(),
+    RATE_RECOVERY_SECONDS: int(1, 86_400).default(30),
     WORKER_CONCURRENCY: int(1, 1000).default(50),
     WORKER_METRICS_PORT: int(0, 65535).default(9100),
     ALLOWED_COUNTRIES: countries,
@@ -145,7 +146,6 @@ const schema = z
         message: 'must not be less than PUMPING_BLOCK_SECONDS',
       });
     }
-
   });
 
 type Env = z.infer<typeof schema>;
@@ -176,6 +176,8 @@ export interface Config {
   senderMps: number;
   senderMpsOverrides: Map<string, number>;
   accountMps: number | undefined;
+  /** After Twilio says "too fast", how long a halved sender (or account) rate takes to climb back to full. */
+  rateRecoveryMs: number;
   workerConcurrency: number;
   workerMetricsPort: number;
   allowedCountries: Set<string> | undefined;
@@ -268,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     senderMps: c.SENDER_MPS,
     senderMpsOverrides: c.SENDER_MPS_OVERRIDES,
     accountMps: c.ACCOUNT_MPS,
+    rateRecoveryMs: c.RATE_RECOVERY_SECONDS * 1000,
     workerConcurrency: c.WORKER_CONCURRENCY,
     workerMetricsPort: c.WORKER_METRICS_PORT,
     allowedCountries: c.ALLOWED_COUNTRIES,

@@ -14,6 +14,7 @@ export * from './twilio-errors.js';
 export * from './opt-outs.js';
 export * from './preferences.js';
 export * from './caps/sliding-window-cap.js';
+export * from './rate-limit/index.js';
 export * from './otp/index.js';
 export * from './pumping/prefix.js';
 export * from './pumping/prefix-window.js';
