@@ -210,6 +210,13 @@ describe('POST /v1/otp', () => {
     expect(await stack.prisma.otp.count()).toBe(before);
   });
 
+  it('is in the OpenAPI document', async () => {
+    const doc = (await stack.api.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(doc.paths['/v1/otp'].post.requestBody.content['application/json'].schema.required).toEqual(['purpose']);
+    expect(Object.keys(doc.paths['/v1/otp/verify'].post.responses)).toContain('200');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/admin/blocks', '/v1/admin/blocks/{id}']));
+  });
+
   it('needs an API key', async () => {
     const res = await stack.api.inject({
       method: 'POST',

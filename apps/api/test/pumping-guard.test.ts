@@ -38,10 +38,12 @@ describe('PrefixWindow (Redis, explicit clock)', () => {
       learningWindows: 1,
       ...over,
     });
-  /** Sends until one is not counted; returns how many were counted and the one that was not. */
-  async function sendUntilRefused(pw: PrefixWindow, at: number, limit = 500) {
+  const sf = { number: (i: number) => `+1415555${String(i).padStart(4, '0')}`, prefix: '1415' };
+  const sl = { number: (i: number) => `+232761${String(i).padStart(5, '0')}`, prefix: '23276' };
+  /** Sends to numbers of one range until one is not counted: how many were, and the answer that was not. */
+  async function sendUntilRefused(pw: PrefixWindow, at: number, limit = 500, range = sf) {
     for (let i = 0; i < limit; i++) {
-      const r = await pw.check(`+1415555${String(i).padStart(4, '0')}`, '1415', 3_600_000, at);
+      const r = await pw.check(range.number(i), range.prefix, 3_600_000, at);
       if (r.kind !== 'counted') return { counted: i, result: r };
     }
     return { counted: limit, result: undefined };
@@ -73,7 +75,7 @@ describe('PrefixWindow (Redis, explicit clock)', () => {
   it('blocks a new prefix only at the absolute floor, and a blocked shorter prefix covers longer ones', async () => {
     const pw = fresh({ learningWindows: 0 });
     await pw.check('+23276000000', '23276', 60_000, at(0));
-    const { counted, result } = await sendUntilRefusedSL(pw, at(0));
+    const { counted, result } = await sendUntilRefused(pw, at(0), 100, sl);
     expect(counted).toBe(4); // minSends 5: the fifth send to a prefix with no history trips it
     expect(result).toEqual({ kind: 'tripped', observed: 5, baseline: 0 });
 
@@ -85,14 +87,6 @@ describe('PrefixWindow (Redis, explicit clock)', () => {
     await pw.unblock('33', '42');
     expect((await pw.check('+33612345678', '336123', 60_000, at(0))).kind).toBe('counted');
   });
-
-  async function sendUntilRefusedSL(pw: PrefixWindow, t: number) {
-    for (let i = 0; i < 100; i++) {
-      const r = await pw.check(`+232761${String(i).padStart(5, '0')}`, '23276', 60_000, t);
-      if (r.kind !== 'counted') return { counted: i, result: r };
-    }
-    throw new Error('never refused');
-  }
 
   it('counts but never blocks a prefix in grace', async () => {
     const pw = fresh({ learningWindows: 0 });
