@@ -1,6 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TInteger } from '@sinclair/typebox';
 import { STATUS_ORDER, type MessageStatusName } from '@smsq/shared';
-import type { TInteger } from '@sinclair/typebox';
 
 export const STATS_GROUPS = ['day', 'category', 'status', 'country'] as const;
 export type StatsGroup = (typeof STATS_GROUPS)[number];
