@@ -19,6 +19,9 @@ afterAll(async () => {
 const send = (payload: object, headers: Record<string, string> = {}) =>
   stack.api.inject({ method: 'POST', url: '/v1/messages', headers: { ...AUTH, ...headers }, payload });
 
+const sendOtp = (to: string) =>
+  stack.api.inject({ method: 'POST', url: '/v1/otp', headers: AUTH, payload: { to, purpose: 'login' } });
+
 describe('RECIPIENT_MAX_PER_HOUR', () => {
   it('refuses the message after the cap with 429 and Retry-After, and records nothing', async () => {
     const to = '+14155550142';
@@ -52,6 +55,19 @@ describe('RECIPIENT_MAX_PER_HOUR', () => {
       expect((await send({ to, template: 'two_factor', data: { code: `10000${i}` } })).statusCode).toBe(202);
     }
     expect((await send({ to: '+14155550144', body: 'another number' })).statusCode).toBe(202);
+  });
+
+  it('an otp message sent directly meets the same OTP_MAX_SENDS cap as POST /v1/otp', async () => {
+    const to = '+14155550145';
+    const sends = stack.config.otpMaxSends;
+    for (let i = 0; i < sends; i++) {
+      const r = i % 2 ? await send({ to, body: `Your code is 12345${i}`, category: 'otp' }) : await sendOtp(to);
+      expect(r.statusCode).toBe(202);
+    }
+    const direct = await send({ to, template: 'two_factor', data: { code: '999999' } });
+    expect(direct.statusCode).toBe(429);
+    expect(direct.json().error).toMatchObject({ code: 'rate_limited', field: 'to' });
+    expect((await sendOtp(to)).statusCode).toBe(429);
   });
 
   it('keeps the count in Redis under the queue prefix, so every API process shares it', async () => {

@@ -2,6 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queues } from '@smsq/shared';
+import { PumpingRefusal } from '../services/pumping-guard.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What this request did to the SMS-pumping guard's blocks, for the metrics. */
+    pumping?: { prefix: string; blocked?: 'guard' | 'operator'; refused?: true };
+  }
+}
 
 type AnyQueue = Queues['send'] | Queues['status'];
 
@@ -133,6 +141,13 @@ export default fp(
       help: 'OTP sends refused because their destination prefix is blocked',
       labelNames: ['prefix'],
       registers: [registry],
+    });
+
+    // A code refused for its range, whichever route sent it (POST /v1/otp, or an otp message).
+    app.addHook('onError', async (req, _reply, err) => {
+      if (err instanceof PumpingRefusal) {
+        req.pumping = { prefix: err.prefix, refused: true, ...(err.tripped ? { blocked: 'guard' } : {}) };
+      }
     });
 
     app.addHook('onResponse', async (req, reply) => {

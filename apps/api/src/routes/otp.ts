@@ -3,21 +3,13 @@ import { OtpHasher } from '@smsq/shared';
 import { ErrorResponse, commonErrors } from '../schemas/common.js';
 import { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from '../schemas/otp.js';
 import { OtpService, type OtpDeps } from '../services/otp.js';
-import { PumpingGuard, PumpingRefusal } from '../services/pumping-guard.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** What this request did to the SMS-pumping guard's blocks, for the metrics. */
-    pumping?: { prefix: string; blocked?: 'guard' | 'operator'; refused?: true };
-  }
-}
 
 export const otpRoutes: FastifyPluginAsyncTypebox<OtpDeps> = async (app, deps) => {
   const hasher = new OtpHasher(deps.config.otpSecret);
   if (hasher.ephemeral) {
     app.log.warn('OTP_SECRET is not set: OTP codes are hashed with a key of this process only (see README "OTP")');
   }
-  const otp = new OtpService(deps, hasher, new PumpingGuard(deps));
+  const otp = new OtpService(deps, hasher);
 
   app.post(
     '/otp',
@@ -27,11 +19,6 @@ export const otpRoutes: FastifyPluginAsyncTypebox<OtpDeps> = async (app, deps) =
         summary: 'Send a one-time code by SMS',
         body: SendOtpBody,
         response: { 202: OtpAccepted, 404: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, ...commonErrors },
-      },
-      onError: async (req, _reply, err) => {
-        if (err instanceof PumpingRefusal) {
-          req.pumping = { prefix: err.prefix, refused: true, ...(err.tripped ? { blocked: 'guard' } : {}) };
-        }
       },
     },
     async (req, reply) => {

@@ -20,6 +20,7 @@ import {
 import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
+import { admitOtpSend } from './otp-admission.js';
 import { afterQuietHours } from './quiet-hours.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipients-lookup.js';
 import type { AcceptedMessage, CreateMessageBody } from '../schemas/messages.js';
@@ -134,12 +135,12 @@ function deferForQuietHours(
 }
 
 /**
- * At most RECIPIENT_MAX_PER_HOUR non-OTP messages to one number per rolling hour (a code must always get
- * through; OTP has its own cap). Counted last, once every other check passed, so a refused request
- * costs the recipient's budget nothing.
+ * Counted last, once every other check passed, so a refused request costs nothing. Codes have their own
+ * gate (OTP cap and pumping guard) and are never held back by the recipient's hourly cap; everything else
+ * gets at most RECIPIENT_MAX_PER_HOUR to one number per rolling hour.
  */
-async function countAgainstRecipientCap(deps: IntakeDeps, category: CategoryName, to: string, now: Date) {
-  if (category === 'otp') return;
+async function countAgainstCaps(deps: IntakeDeps, category: CategoryName, to: string, now: Date) {
+  if (category === 'otp') return admitOtpSend(deps, to, now);
   const cap = new SlidingWindowCap(
     deps.redis,
     `${deps.config.queuePrefix}:cap:recipient`,
@@ -161,7 +162,7 @@ async function countAgainstRecipientCap(deps: IntakeDeps, category: CategoryName
 /**
  * Checks a request against policy and turns it into the row to store; throws ApiError when refused.
  * Nothing is recorded in Postgres until the caller stores the plan; the last step counts the message
- * against the recipient's hourly cap in Redis.
+ * against its caps in Redis.
  */
 export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now: Date): Promise<PlannedMessage> {
   if ((req.to === undefined) === (req.userId === undefined)) {
@@ -177,7 +178,7 @@ export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now:
   const startsAt = deferForQuietHours(deps, category, recipient, requested);
   const ttlSeconds = req.ttlSeconds ?? DEFAULT_TTL_SECONDS[category];
   const { segments, encoding } = countSegments(body);
-  await countAgainstRecipientCap(deps, category, phone.e164, now);
+  await countAgainstCaps(deps, category, phone.e164, now);
   return {
     id: newMessageId(),
     to: phone.e164,

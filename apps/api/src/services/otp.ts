@@ -1,5 +1,4 @@
 import {
-  SlidingWindowCap,
   advanceStatus,
   generateOtpCode,
   newMessageId,
@@ -12,7 +11,6 @@ import type { Redis } from 'ioredis';
 import { ApiError, notFound } from '../errors.js';
 import type { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from '../schemas/otp.js';
 import { acceptMessage, checkDestination, type IntakeDeps } from './message-intake.js';
-import type { PumpingGuard } from './pumping-guard.js';
 import { resolveRecipient } from './recipients-lookup.js';
 
 type OtpStatus = OtpVerdict['status'];
@@ -42,42 +40,20 @@ const verdict = (otp: Pick<OtpRow, 'id' | 'status' | 'attempts' | 'maxAttempts'>
  * one conditional UPDATE, so concurrent checks can neither exceed the attempts nor approve twice.
  */
 export class OtpService {
-  private readonly sendCap: SlidingWindowCap;
-
   constructor(
     private readonly deps: OtpDeps,
     private readonly hasher: OtpHasher,
-    private readonly guard: PumpingGuard,
-  ) {
-    const c = deps.config;
-    this.sendCap = new SlidingWindowCap(
-      deps.redis,
-      `${c.queuePrefix}:cap:otp`,
-      c.otpMaxSends,
-      c.otpSendWindowSeconds * 1000,
-    );
-  }
+  ) {}
 
   async send(req: SendOtpBody, apiKeyName: string): Promise<OtpAccepted> {
     const { config, prisma } = this.deps;
     if ((req.to === undefined) === (req.userId === undefined)) {
       throw new ApiError(400, 'validation_failed', 'give exactly one of "to" and "userId"', 'to');
     }
-    // Policy first (unknown user, no phone, bad number, country, opt-out), so a refused request costs
-    // the number's send budget nothing and is never counted by the pumping guard.
+    // Policy first (unknown user, no phone, bad number, country, opt-out) so a refused request never gets
+    // an OTP row. The OTP cap and the pumping guard are applied by acceptMessage, as for any code.
     const recipient = req.userId === undefined ? undefined : await resolveRecipient(prisma, req.userId, 'otp');
     const phone = await checkDestination(this.deps, recipient?.phone ?? req.to!);
-    const hit = await this.sendCap.hit(phone.e164);
-    if (!hit.allowed) {
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `${config.otpMaxSends} codes were sent to this number in the last ${config.otpSendWindowSeconds} s; try again later`,
-        'to',
-        { 'retry-after': String(hit.retryAfterSeconds) },
-      );
-    }
-    await this.guard.admit(phone.e164);
 
     const ttlSeconds = req.ttlSeconds ?? config.otpTtlSeconds;
     const id = newMessageId(); // UUIDv7: creation order, which decides which OTP replaces which
