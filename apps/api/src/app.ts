@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createLogger, type Logger } from '@smsq/shared';
 import type { ApiDeps } from './deps.js';
+import { ApiError } from './errors.js';
 import apiKeyAuth from './plugins/api-key-auth.js';
 import apiRateLimit from './plugins/api-rate-limit.js';
 import { dashboard } from './plugins/dashboard.js';
@@ -32,6 +33,11 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 2 * 1024 * 1024,
+    // A malformed or over-long path segment is the caller's mistake: our error shape, not Fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      const problem = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'is too long' : 'is not a valid URL';
+      void reply.code(400).send(new ApiError(400, 'validation_failed', `the path ${problem}`).toJSON());
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -167,6 +167,14 @@ describe('GET /v1/messages/:id', () => {
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('validation_failed');
   });
+
+  it('answers a bad or over-long path segment in our error shape, not the framework one', async () => {
+    for (const url of ['/v1/messages/%E0%A4%A', `/v1/recipients/${'a'.repeat(200)}`]) {
+      const r = await stack.api.inject({ url, headers: AUTH });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toEqual({ error: { code: 'validation_failed', message: expect.any(String) } });
+    }
+  });
 });
 
 describe('GET /v1/messages', () => {
