@@ -64,9 +64,6 @@ CREATE TABLE "prefix_blocks" (
 );
 
 -- CreateIndex
-CREATE INDEX "messages_created_at_status_category_country_idx" ON "messages"("created_at", "status", "category", "country");
-
--- CreateIndex
 CREATE INDEX "recipients_phone_idx" ON "recipients"("phone");
 
 -- CreateIndex
