@@ -5,6 +5,9 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+/** docker-compose.yml's default OTP_SECRET: accepted only while messages go to the simulator. */
+export const DEMO_OTP_SECRET = 'demo-only-otp-secret-for-the-simulator';
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = (fallback: boolean) =>
   z
@@ -137,6 +140,15 @@ const schema = z
         code: z.ZodIssueCode.custom,
         path: ['OTP_SECRET'],
         message: 'is required when NODE_ENV=production',
+      });
+    }
+    // The compose file's default lets `docker compose up` work out of the box against the simulator; a
+    // publicly known key must never hash codes that real Twilio delivers.
+    if (c.NODE_ENV === 'production' && c.OTP_SECRET === DEMO_OTP_SECRET && !c.TWILIO_API_BASE_URL) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['OTP_SECRET'],
+        message: 'is the public demo value from docker-compose.yml; set your own (openssl rand -hex 32)',
       });
     }
     if (c.PUMPING_BLOCK_MAX_SECONDS < c.PUMPING_BLOCK_SECONDS) {

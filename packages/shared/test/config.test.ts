@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, DEMO_OTP_SECRET, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -59,6 +59,7 @@ describe('loadConfig', () => {
     ['ALLOWED_COUNTRIES', { ALLOWED_COUNTRIES: 'USA' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['OTP_SECRET', { NODE_ENV: 'production' }],
+    ['OTP_SECRET', { NODE_ENV: 'production', OTP_SECRET: DEMO_OTP_SECRET }],
   ])('names %s when it is wrong', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -67,6 +68,11 @@ describe('loadConfig', () => {
       expect((err as ConfigError).variable).toBe(variable);
       expect((err as Error).message.startsWith(variable)).toBe(true);
     }
+  });
+
+  it("accepts compose's demo OTP secret only while messages go to a simulator", () => {
+    const env = { NODE_ENV: 'production', OTP_SECRET: DEMO_OTP_SECRET, TWILIO_API_BASE_URL: 'http://twilio-sim:4010' };
+    expect(loadConfig(env).otpSecret).toBe(DEMO_OTP_SECRET);
   });
 
   it('never echoes a secret in its error', () => {
