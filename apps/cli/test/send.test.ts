@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, startStack, type Stack } from '../../../test/stack.js';
+import { API_KEY, AUTH, startStack, type Stack } from '../../../test/stack.js';
 import { cli } from './cli.js';
 
 let stack: Stack;
@@ -87,6 +87,45 @@ describe('smsq test-2fa and test-notification', () => {
   it('test-notification asks POST /v1/messages for the user and prints its refusal', async () => {
     const { code, stderr } = await cli(['test-notification', 'u_nobody', '--data', 'event=login'], env);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^smsq test-notification: the API answered (404 unknown_recipient|400 unknown_template): /);
+    expect(stderr).toMatch(/^smsq test-notification: the API answered 404 unknown_recipient: /);
+  });
+
+  describe('for a registered recipient', () => {
+    beforeAll(async () => {
+      const put = await stack.api.inject({
+        method: 'PUT',
+        url: '/v1/recipients/u_cli',
+        headers: AUTH,
+        payload: { phone: '+14155550188', preferences: { marketing: false } },
+      });
+      expect(put.statusCode).toBe(200);
+    });
+
+    it('test-2fa sends a code and exits 0 once it is delivered, never printing the code', async () => {
+      const { code, stdout, stderr } = await cli(['test-2fa', 'u_cli'], env);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^OTP \S+ for u_cli goes to \+14155550188 as message \S+/m);
+      expect(stdout.trim().split('\n').at(-1)).toBe('Delivered.');
+      const sent: { to: string; body: string }[] = (await stack.sim!.app.inject({ url: '/_sim/messages' })).json()
+        .messages;
+      const sms = sent.find((m) => m.to === '+14155550188' && m.body.startsWith('Your OTP is: '));
+      const digits = /Your OTP is: (\d+)/.exec(sms!.body)![1]!;
+      expect(stdout).not.toContain(digits);
+    });
+
+    it('test-notification sends the security alert template and exits 0 once delivered (--json)', async () => {
+      const { code, stdout } = await cli(['test-notification', 'u_cli', '--data', 'event=a CLI test', '--json'], env);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({
+        ok: true,
+        message: { status: 'delivered', template: 'security_alert' },
+      });
+      const sent: { to: string; body: string }[] = (await stack.sim!.app.inject({ url: '/_sim/messages' })).json()
+        .messages;
+      expect(sent.some((m) => m.to === '+14155550188' && m.body.startsWith('Security alert: a CLI test on your'))).toBe(
+        true,
+      );
+    });
   });
 });
