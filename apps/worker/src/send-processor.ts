@@ -38,10 +38,13 @@ export type SendOutcome = 'submitted' | 'adopted' | 'expired' | 'skipped' | 'fai
 /** Twilio's ValidityPeriod is at least 1 s: a message with less time left is not sent. */
 const MIN_VALIDITY_MS = 1000;
 /**
- * Below this spacing between sends (above 100 segments/s) a send that is late for its slot goes anyway:
- * the limit is then finer than the machine's own timing.
+ * A send more than a quarter of its spacing behind its slot takes a new one rather than crowd the next
+ * send. Below 10 ms of spacing (above 100 segments/s) it goes anyway: the limit is then finer than the
+ * machine's own timing.
  */
 const LATE_CHECK_MIN_SPACING_MS = 10;
+const MAX_SLOT_RETAKES = 3;
+const isLate = (slot: Slot) => slot.spacingMs >= LATE_CHECK_MIN_SPACING_MS && Date.now() - slot.at > slot.spacingMs / 4;
 /** How long to hold off after Twilio said "too fast" without a Retry-After. */
 const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -127,17 +130,20 @@ export function createSendProcessor(deps: SendDeps) {
     // Started more often than it was tried: it came back from waiting for the limit (or for a 429).
     let slot = await takeSlot(job.attemptsStarted > job.attemptsMade + 1);
     if (!slot.granted) throw await park(slot);
-    const slotAt = Date.now() + slot.waitMs;
-    const [attempt] = await Promise.all([claimForSending(prisma, messageId, m.attempts), sleep(slot.waitMs)]);
+    const [attempt] = await Promise.all([
+      claimForSending(prisma, messageId, m.attempts),
+      sleep(Math.max(0, slot.at - Date.now())),
+    ]);
     if (attempt === undefined) return 'skipped'; // another worker holds this attempt
-    if (slot.spacingMs >= LATE_CHECK_MIN_SPACING_MS && Date.now() - slotAt > slot.spacingMs / 2) {
-      // Stalled well past its slot (a busy machine, a slow claim): sending now would crowd the next sends.
+    // Stalled past its slot (a busy machine, a slow claim): sending now would crowd the sends after it,
+    // so it takes a new slot instead, a few times at most.
+    for (let retake = 0; retake < MAX_SLOT_RETAKES && isLate(slot); retake++) {
       slot = await takeSlot(true);
       if (!slot.granted) {
         await job.updateData({ ...job.data, notAtTwilioUpTo: attempt });
         throw await park(slot);
       }
-      await sleep(slot.waitMs);
+      await sleep(Math.max(0, slot.at - Date.now()));
     }
     const remainingMs = m.expiresAt.getTime() - Date.now();
     if (remainingMs < MIN_VALIDITY_MS) return expire('expired while waiting for its send slot');

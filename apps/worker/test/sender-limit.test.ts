@@ -142,7 +142,8 @@ const simOf = (stack: Stack) => ({
 });
 
 describe('three worker processes sharing one sender limit', () => {
-  const MPS = 10;
+  // A slot every 200 ms: room for the timing noise of a busy test machine, which the limit cannot remove.
+  const MPS = 5;
   let sim: SimProcess;
   let stack: Stack;
   const children: ChildProcess[] = [];
@@ -167,11 +168,11 @@ describe('three worker processes sharing one sender limit', () => {
   });
 
   it('never sends more than the limit (+1) in any second, and delivers everything', async () => {
-    const ids = await postMessages(stack.api, 60, 'shared');
+    const ids = await postMessages(stack.api, 40, 'shared');
     await allFinal(stack.prisma, ids, 60_000);
-    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(60);
+    expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(40);
     const received = await receivedWithTag(sim, 'shared');
-    expect(received).toHaveLength(60);
+    expect(received).toHaveLength(40);
     const times = received.map((r) => Date.parse(r.receivedAt));
     console.log(
       `3 workers at SENDER_MPS=${MPS}: peak ${peakInWindow(times)} in a second, ${achievedRate(times).toFixed(1)}/s`,
@@ -182,13 +183,13 @@ describe('three worker processes sharing one sender limit', () => {
 
   it('counts segments: 3-segment messages go a third as often', async () => {
     // GSM-7 holds 153 characters a segment in a long message: this body takes 3.
-    const ids = await postMessages(stack.api, 12, 'seg', { suffix: ` ${'x'.repeat(400)}` });
+    const ids = await postMessages(stack.api, 10, 'seg', { suffix: ` ${'x'.repeat(400)}` });
     await allFinal(stack.prisma, ids, 60_000);
     const rows = await stack.prisma.message.findMany({ where: { id: { in: ids } } });
     expect(rows.every((r) => r.segments === 3 && r.status === 'delivered')).toBe(true);
     const times = (await receivedWithTag(sim, 'seg')).map((r) => Date.parse(r.receivedAt));
-    expect(times).toHaveLength(12);
-    // 10 segments per second: at most 3 (+1) such messages in any second.
+    expect(times).toHaveLength(10);
+    // 5 segments per second: at most 1 (+1) such message in any second.
     expect(peakInWindow(times)).toBeLessThanOrEqual(Math.floor(MPS / 3) + 1);
   }, 90_000);
 });

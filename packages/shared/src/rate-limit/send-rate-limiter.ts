@@ -49,6 +49,8 @@ export interface SlotRequest {
 export interface Slot {
   granted: boolean;
   waitMs: number;
+  /** Epoch ms of the slot (granted) or of the wake-up (refused), on the clock the request gave. */
+  at: number;
   /** The limit that decided the wait. */
   scope: RateScope;
   /** The time this send takes up at the binding rate (segments × interval), in whole ms. */
@@ -101,10 +103,11 @@ export class SendRateLimiter {
       keys.push(this.accountKey);
       rates.push(this.opts.accountMps);
     }
+    const now = req.now ?? Date.now();
     const [granted, waitMs, binding, spacingMs] = await this.redis[ACQUIRE](
       keys.length,
       ...keys,
-      req.now ?? Date.now(),
+      now,
       Math.max(1, req.segments),
       req.priority,
       req.woken ? 1 : 0,
@@ -112,7 +115,7 @@ export class SendRateLimiter {
       this.opts.recoveryMs,
       ...rates,
     );
-    return { granted: granted === 1, waitMs, scope: binding === 2 ? 'account' : 'sender', spacingMs };
+    return { granted: granted === 1, waitMs, at: now + waitMs, scope: binding === 2 ? 'account' : 'sender', spacingMs };
   }
 
   /**
