@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Ajv, type ErrorObject } from 'ajv';
+import AjvModule, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
@@ -8,10 +8,17 @@ import { ApiError } from '../errors.js';
 import { CreateMessageBody } from '../schemas/messages.js';
 import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
+import { insertMessages } from './message-insert.js';
 import { messageRow, planMessage, type IntakeDeps, type PlannedMessage } from './message-intake.js';
 
 // The same options Fastify gives the single-message route, so an item is judged exactly as it would be alone.
-const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false });
+// ajv is CommonJS: its class is the default export's `default` under Node's ESM loader and tsx alike.
+const ajv = new AjvModule.default({
+  coerceTypes: 'array',
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+});
 addFormats.default(ajv);
 const validateItem = ajv.compile<CreateMessageBody>(CreateMessageBody);
 
@@ -76,7 +83,12 @@ async function replayed(
   return out;
 }
 
-const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+/** A raw statement's unique violation arrives as P2010 with Postgres's code inside. */
+function isUniqueViolation(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  const meta = err.meta as { driverAdapterError?: { cause?: { originalCode?: string } } } | undefined;
+  return err.code === 'P2002' || meta?.driverAdapterError?.cause?.originalCode === '23505';
+}
 
 /**
  * Accepts up to MAX_BATCH_ITEMS messages: each is validated and planned on its own (its refusal is
@@ -140,27 +152,20 @@ export async function acceptBatch(
   return results as BatchItemResult[];
 }
 
-async function record(deps: IntakeDeps, accepted: Accepted[], apiKeyName: string, now: Date, idempotencyKey?: string) {
-  const { prisma } = deps;
-  await prisma.$transaction([
-    prisma.message.createMany({ data: accepted.map((a) => messageRow(a.plan, a.metadata, apiKeyName, now)) }),
-    prisma.messageEvent.createMany({
-      data: accepted.map((a) => ({ messageId: a.plan.id, status: 'queued' as const, source: 'api' as const, at: now })),
-    }),
-    ...(idempotencyKey
-      ? [
-          prisma.idempotencyKey.createMany({
-            data: accepted.map((a) => ({
-              apiKey: apiKeyName,
-              key: `${idempotencyKey}#${a.index}`,
-              bodyHash: a.bodyHash,
-              messageId: a.plan.id,
-              createdAt: now,
-            })),
-          }),
-        ]
-      : []),
-  ]);
+function record(deps: IntakeDeps, accepted: Accepted[], apiKeyName: string, now: Date, idempotencyKey?: string) {
+  return insertMessages(
+    deps.prisma,
+    accepted.map((a) => messageRow(a.plan, a.metadata, apiKeyName, now)),
+    idempotencyKey
+      ? accepted.map((a) => ({
+          apiKey: apiKeyName,
+          key: `${idempotencyKey}#${a.index}`,
+          bodyHash: a.bodyHash,
+          messageId: a.plan.id,
+          createdAt: now,
+        }))
+      : [],
+  );
 }
 
 async function enqueue(deps: IntakeDeps, accepted: Accepted[]) {

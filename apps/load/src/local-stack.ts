@@ -1,0 +1,189 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createFreshDatabase } from './fresh-database.js';
+import { deleteKeysUnder } from './redis-keys.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ENTRIES = {
+  api: 'apps/api/src/main.ts',
+  worker: 'apps/worker/src/main.ts',
+  sim: 'packages/twilio-sim/src/main.ts',
+} as const;
+export type Role = keyof typeof ENTRIES;
+
+export interface LocalStackOptions {
+  /** Any database on the server: a fresh one is created beside it and dropped at the end. */
+  databaseUrl: string;
+  redisUrl: string;
+  workers: number;
+  /** Where each process's output goes (one file per process). */
+  logDir: string;
+  /** Settings for every process, over the defaults below (e.g. SENDER_MPS, LOG_LEVEL, WORKER_CONCURRENCY). */
+  env?: Record<string, string>;
+  /** Run the API and workers under `node --cpu-prof`, writing profiles here when they exit. */
+  cpuProfDir?: string;
+  /** Extra node flags for the API and workers (e.g. heap limits). */
+  nodeFlags?: string[];
+}
+
+export interface StackProcess {
+  role: Role;
+  name: string;
+  child: ChildProcess;
+  /** The HTTP port it serves (worker: its metrics port). */
+  port: number;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  apiKey: string;
+  simUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  processes: StackProcess[];
+  addWorker(): Promise<StackProcess>;
+  /** SIGTERM to every worker process, waiting for each to exit. */
+  stopWorkers(): Promise<void>;
+  /** Stops every process, drops the database and deletes the stack's Redis keys. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+async function stopProcess(p: StackProcess, timeoutMs = 25_000): Promise<void> {
+  const { child } = p;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * A whole smsq stack as separate processes (simulator, API, N workers), each started the way
+ * `npm run start:*` starts it, on a fresh migrated database and a queue prefix of its own, so it can
+ * share Postgres and Redis with anything else.
+ */
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const tag = randomBytes(4).toString('hex');
+  const database = await createFreshDatabase(opts.databaseUrl);
+  const databaseUrl = database.url;
+
+  mkdirSync(opts.logDir, { recursive: true });
+  const [apiPort, simPort] = [await freePort(), await freePort()];
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  const apiKey = randomBytes(16).toString('hex');
+  const queuePrefix = `load${tag}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    OTP_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: opts.redisUrl,
+    QUEUE_PREFIX: queuePrefix,
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    PUBLIC_BASE_URL: apiUrl,
+    API_KEYS: `load:${apiKey}`,
+    // The load generator is one caller sending as fast as it can; the per-key limit would stop it in seconds.
+    API_RATE_LIMIT_PER_MINUTE: '10000000',
+    SENDER_MPS: '100000',
+    TWILIO_ACCOUNT_SID: `AC${randomBytes(16).toString('hex')}`,
+    TWILIO_AUTH_TOKEN: randomBytes(16).toString('hex'),
+    TWILIO_PHONE_NUMBER: '+15005550006',
+    TWILIO_API_BASE_URL: simUrl,
+    SIM_PORT: String(simPort),
+    ...opts.env,
+  };
+
+  const processes: StackProcess[] = [];
+  let workerCount = 0;
+  async function launch(role: Role, name: string, port: number, extraEnv: Record<string, string> = {}) {
+    // One folder per process: the main thread and tsx's loader thread each write a profile there.
+    const profile =
+      opts.cpuProfDir && role !== 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`] : [];
+    const flags = role === 'sim' ? [] : [...profile, ...(opts.nodeFlags ?? [])];
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', ENTRIES[role]], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const log = createWriteStream(join(opts.logDir, `${name}.log`));
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    const p: StackProcess = { role, name, child, port };
+    processes.push(p);
+    const readyPath = role === 'api' ? '/readyz' : role === 'sim' ? '/_sim/stats' : '/healthz';
+    await waitForHttp(`http://127.0.0.1:${port}${readyPath}`, child);
+    return p;
+  }
+
+  async function addWorker() {
+    workerCount += 1;
+    const port = await freePort();
+    return launch('worker', `worker-${workerCount}`, port, { WORKER_METRICS_PORT: String(port) });
+  }
+
+  async function cleanup() {
+    await Promise.all(processes.map((p) => stopProcess(p)));
+    await deleteKeysUnder(opts.redisUrl, queuePrefix);
+    await database.drop();
+  }
+
+  try {
+    await Promise.all([launch('sim', 'sim', simPort), launch('api', 'api', apiPort)]);
+    for (let i = 0; i < opts.workers; i++) await addWorker();
+  } catch (err) {
+    await cleanup().catch(() => undefined);
+    throw new Error(`${(err as Error).message} (logs in ${opts.logDir})`, { cause: err });
+  }
+
+  return {
+    apiUrl,
+    apiKey,
+    simUrl,
+    databaseUrl,
+    redisUrl: opts.redisUrl,
+    queuePrefix,
+    processes,
+    addWorker,
+    async stopWorkers() {
+      const workers = processes.filter((p) => p.role === 'worker');
+      await Promise.all(workers.map((p) => stopProcess(p)));
+      for (const w of workers) processes.splice(processes.indexOf(w), 1);
+    },
+    stop: cleanup,
+  };
+}
