@@ -63,13 +63,16 @@ async function main(): Promise<boolean> {
   const workers: ChildProcess[] = [];
   try {
     console.log(`${MESSAGES} alerts at SENDER_MPS=${MPS} through ${WORKERS} worker processes…`);
-    // The flood is queued first, so the API's work does not share the CPU with the sending.
+    // The flood is queued on a paused queue and the workers let at it once all three are up: neither the
+    // API's work nor the workers' start-up (tsx compiling on the fly) shares the CPU with the sending.
+    await apiDeps.queues.send.pause();
     const ids = await postMessages(api, MESSAGES, 'alert', { extra: { category: 'transaction' } });
     workers.push(
       ...(await Promise.all(
         Array.from({ length: WORKERS }, () => spawnWorker({ ...env, PUBLIC_BASE_URL: config.publicBaseUrl })),
       )),
     );
+    await apiDeps.queues.send.resume();
     // The OTP comes once the alerts are flowing and most of them are still waiting for their turn.
     await eventually(async () => ((await receivedWithTag(sim, 'alert')).length >= MPS * 2 ? true : undefined), 60_000);
     const otp = await api.inject({

@@ -118,13 +118,21 @@ export function createSendProcessor(deps: SendDeps) {
     const deadline = m.expiresAt.getTime() - MIN_VALIDITY_MS;
     if (Date.now() >= deadline) return expire('expired before it could be sent');
 
+    /**
+     * Back to BullMQ's delayed set, not a failed attempt; at the deadline it comes back to expire. When it
+     * comes back its turn has come: in the plain wait list (priority 0), which BullMQ serves before the
+     * prioritized set, it is taken before the jobs not yet seen instead of behind all of its category.
+     */
+    const parkUntil = async (at: number) => {
+      if (job.priority !== 0) await job.changePriority({ priority: 0 });
+      await job.moveToDelayed(Math.min(at, deadline), token);
+      return new DelayedError();
+    };
     const takeSlot = (woken: boolean) =>
       limiter.acquire({ sender, segments: m.segments, priority: CATEGORY_PRIORITY[m.category], woken, deadline });
-    // Back to BullMQ's delayed set, not a failed attempt; at the deadline it comes back to expire.
     const park = async (slot: Slot) => {
       signals.emit('rateLimitWait', slot.scope);
-      await job.moveToDelayed(Math.min(Date.now() + slot.waitMs, deadline), token);
-      return new DelayedError();
+      return parkUntil(slot.at);
     };
 
     // Started more often than it was tried: it came back from waiting for the limit (or for a 429).
@@ -184,8 +192,7 @@ export function createSendProcessor(deps: SendDeps) {
         await limiter.slowDown(sender, failure.slowDown, retryAfterMs);
         signals.emit('slowDown', failure.slowDown, failure.code);
         signals.emit('retryLater', failure.code);
-        await job.moveToDelayed(Math.min(Date.now() + retryAfterMs, deadline), token);
-        throw new DelayedError();
+        throw await parkUntil(Date.now() + retryAfterMs);
       }
 
       const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

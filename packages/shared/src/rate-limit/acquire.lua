@@ -10,12 +10,17 @@
 -- Hash fields: tat (ms; next free slot), f and fat (slow-down factor and when it was set),
 -- p<priority> (sender only: the wake-up time after the last parked send of that priority).
 --
--- ARGV: now (ms), cost (segments), priority (1 = most urgent), woken (1 when the send was parked
+-- ARGV: now (ms; 0 = Redis's clock), cost (segments), priority (1 = most urgent), woken (1 when the send was parked
 -- before), deadline (ms; 0 = none: a wake-up past it is not booked), recovery (ms for a slowed scope to
 -- climb back to its full rate), then the configured rate (segments per second) of each key.
 -- Returns {granted (1/0), wait ms (until the slot, or until the wake-up), binding scope (1 sender, 2 account),
 -- the send's own spacing in whole ms (0 below 1 ms)}.
 local now = tonumber(ARGV[1])
+if now == 0 then
+  -- Redis's clock, not a worker's: workers on several machines share one timeline.
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
 local cost = tonumber(ARGV[2])
 local priority = tonumber(ARGV[3])
 local woken = ARGV[4] == '1'

@@ -42,6 +42,7 @@ export interface SlotRequest {
   woken: boolean;
   /** Epoch ms after which the message is no longer worth sending: a later wake-up is not booked. */
   deadline?: number;
+  /** The clock to count on (tests); by default Redis's own, so workers on several machines agree. */
   now?: number;
 }
 
@@ -49,7 +50,7 @@ export interface SlotRequest {
 export interface Slot {
   granted: boolean;
   waitMs: number;
-  /** Epoch ms of the slot (granted) or of the wake-up (refused), on the clock the request gave. */
+  /** When the slot (granted) or the wake-up (refused) comes, on this process's clock (or the given one). */
   at: number;
   /** The limit that decided the wait. */
   scope: RateScope;
@@ -103,11 +104,10 @@ export class SendRateLimiter {
       keys.push(this.accountKey);
       rates.push(this.opts.accountMps);
     }
-    const now = req.now ?? Date.now();
     const [granted, waitMs, binding, spacingMs] = await this.redis[ACQUIRE](
       keys.length,
       ...keys,
-      now,
+      req.now ?? 0,
       Math.max(1, req.segments),
       req.priority,
       req.woken ? 1 : 0,
@@ -115,7 +115,13 @@ export class SendRateLimiter {
       this.opts.recoveryMs,
       ...rates,
     );
-    return { granted: granted === 1, waitMs, at: now + waitMs, scope: binding === 2 ? 'account' : 'sender', spacingMs };
+    return {
+      granted: granted === 1,
+      waitMs,
+      at: (req.now ?? Date.now()) + waitMs,
+      scope: binding === 2 ? 'account' : 'sender',
+      spacingMs,
+    };
   }
 
   /**
@@ -123,13 +129,13 @@ export class SendRateLimiter {
    * about the account and it has a limit), send nothing there before `retryAfterMs`, then recover.
    * Returns the sender's new share of its configured rate.
    */
-  async slowDown(sender: string, scope: RateScope, retryAfterMs: number, now = Date.now()): Promise<number> {
+  async slowDown(sender: string, scope: RateScope, retryAfterMs: number, now?: number): Promise<number> {
     const keys = [this.senderKey(sender)];
     if (scope === 'account' && this.opts.accountMps !== undefined) keys.push(this.accountKey);
     const factor = await this.redis[SLOW_DOWN](
       keys.length,
       ...keys,
-      now,
+      now ?? 0,
       Math.max(0, retryAfterMs),
       this.opts.recoveryMs,
       LOWEST_FACTOR,

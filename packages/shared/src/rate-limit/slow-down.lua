@@ -1,9 +1,14 @@
 -- Twilio said "too fast" (429/20429, 21611, 30001): each scope in KEYS halves its current rate (not
 -- again within ARGV[5] ms, so one burst of refusals counts once), recovers linearly to the full rate over
 -- ARGV[3] ms, and sends nothing before the Retry-After has passed.
--- ARGV: now (ms), retry-after (ms), recovery (ms), lowest factor, cool-down (ms).
+-- ARGV: now (ms; 0 = Redis's clock), retry-after (ms), recovery (ms), lowest factor, cool-down (ms).
 -- Returns the first scope's new factor, as a string (Redis would truncate a Lua number).
 local now = tonumber(ARGV[1])
+if now == 0 then
+  -- Redis's clock, not a worker's: workers on several machines share one timeline.
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
 local retry_after = tonumber(ARGV[2])
 local recovery = tonumber(ARGV[3])
 local lowest = tonumber(ARGV[4])
