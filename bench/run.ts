@@ -2,6 +2,7 @@
 // databases and queue prefixes; nothing else is touched).
 //   npm run bench -- [--seconds 10] [--batch-size 500] [--batch-connections 4] [--drain 5000]
 //                    [--workers 1,2,4] [--phases intake,drain] [--log-level info] [--json file] [--cpu-prof dir]
+//                    [--node-flags "--max-old-space-size=128"]
 // Intake (single, batch) is measured with no worker running, like the floor (which only enqueues); the
 // drain is measured separately, from a backlog, with 1, 2, 4 worker processes. Every phase also records
 // the CPU each process used, so "what limits it" does not depend on what else the machine was doing.
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const seconds = Number(args.seconds);
@@ -55,6 +57,8 @@ const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logDir = join(os.tmpdir(), `smsq-bench-${Date.now()}`);
 const env = { LOG_LEVEL: args['log-level']! };
+/** Extra node flags for the API and workers, e.g. "--max-old-space-size=128", to measure what they change. */
+const nodeFlags = args['node-flags']!.split(' ').filter(Boolean);
 /** With --cpu-prof <dir>, each stack's API and workers write V8 CPU profiles under <dir>/<phase>/. */
 const profDir = (phase: string) => (args['cpu-prof'] ? join(args['cpu-prof'], phase) : undefined);
 /**
@@ -144,6 +148,7 @@ async function intake(): Promise<Phase[]> {
     workers: 0,
     logDir: join(logDir, 'intake'),
     env,
+    nodeFlags,
     cpuProfDir: profDir('intake'),
   });
   const load = (mode: 'single' | 'batch', durationSeconds: number) =>
@@ -224,6 +229,7 @@ async function drain(workers: number): Promise<Phase> {
     workers,
     logDir: join(logDir, `drain-${workers}`),
     env: { ...env, WORKER_CONCURRENCY: String(concurrency) },
+    nodeFlags,
     cpuProfDir: profDir(`drain-${workers}`),
   });
   const redis = createRedis(redisUrl, 'producer');
@@ -353,7 +359,8 @@ console.log(
   [
     '',
     `smsq bench: ${cpus.length} cores (${cpus[0]?.model ?? '?'}), shared; load average ${startLoad.toFixed(1)} at start; ` +
-      `Node ${process.version}, PostgreSQL ${pgVersion}, Redis ${redisVersion}; LOG_LEVEL=${env.LOG_LEVEL}`,
+      `Node ${process.version}, PostgreSQL ${pgVersion}, Redis ${redisVersion}; LOG_LEVEL=${env.LOG_LEVEL}` +
+      (nodeFlags.length ? `; node ${nodeFlags.join(' ')}` : ''),
     `floor = mean of the floor runs = ${fmt(floorRate)}/s; intake measured with no worker running; ` +
       'drain = from a backlog until every message is delivered (callbacks applied), SENDER_MPS=100000',
     '',

@@ -1,4 +1,5 @@
-// `npm run load -- [--mode single|batch|otp] [--duration s] [--connections n] [--batch-size n] [--workers n]`
+// `npm run load -- [--mode single|batch|otp] [--duration s] [--connections n] [--batch-size n] [--workers n]
+//                  [--drain-timeout s] [--log-level info] [--cpu-prof dir] [--node-flags "..."]`
 // Against SMSQ_API_URL (+ SMSQ_API_KEY, SMSQ_SIM_URL) when set; otherwise it starts its own stack
 // (simulator, API, workers) on REDIS_URL / DATABASE_URL with a fresh database and queue prefix.
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     'drain-timeout': { type: 'string', default: '300' },
     'log-level': { type: 'string', default: 'info' },
     'cpu-prof': { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 
@@ -68,6 +70,7 @@ if (process.env.SMSQ_API_URL) {
     logDir,
     env: { LOG_LEVEL: args['log-level']! },
     cpuProfDir: args['cpu-prof'],
+    nodeFlags: args['node-flags']!.split(' ').filter(Boolean),
   });
   target = { apiUrl: stack.apiUrl, apiKey: stack.apiKey, simUrl: stack.simUrl };
 }
