@@ -10,11 +10,11 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createQueues, createRedis } from '@smsq/shared';
 import {
   CpuMeter,
+  connectPostgres,
   RssSampler,
   isOwnBody,
   mib,
@@ -109,8 +109,7 @@ async function measured<T>(stack: LocalStack, self: string, fn: () => Promise<T>
 async function versions() {
   const server = new URL(databaseUrl);
   server.pathname = '/postgres'; // the named database need not exist: every run makes its own
-  const c = new pg.Client({ connectionString: server.toString() });
-  await c.connect();
+  const c = await connectPostgres(server.toString());
   const pgVersion = (await c.query('SHOW server_version')).rows[0].server_version as string;
   await c.end();
   const r = new Redis(redisUrl);
@@ -234,8 +233,7 @@ async function drain(workers: number): Promise<Phase> {
   });
   const redis = createRedis(redisUrl, 'producer');
   const queues = createQueues(redis, stack.queuePrefix);
-  const db = new pg.Client({ connectionString: stack.databaseUrl });
-  await db.connect();
+  const db = await connectPostgres(stack.databaseUrl);
   try {
     await queues.send.pause();
     const baseline = await simStats(stack.simUrl);

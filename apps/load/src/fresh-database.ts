@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { applyMigrations } from '../../../scripts/migrate.js';
+import { connectPostgres } from './postgres-connect.js';
 
 export interface FreshDatabase {
   url: string;
@@ -14,8 +15,7 @@ function withDatabase(url: string, name: string): string {
 }
 
 async function admin<T>(serverUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
-  await client.connect();
+  const client = await connectPostgres(withDatabase(serverUrl, 'postgres'));
   try {
     return await fn(client);
   } finally {

@@ -14,3 +14,4 @@ export {
 export { summarize as summarizeProfile } from './profile-summary.js';
 export { CpuMeter, type CpuTarget, type CpuUse } from './cpu.js';
 export { postgresSessions, storeProcesses } from './store-processes.js';
+export { connectPostgres } from './postgres-connect.js';

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { startLocalStack, type LocalStack } from './local-stack.js';
+import { connectPostgres } from './postgres-connect.js';
 import { MODES, isOwnBody, routeExists, runLoad, type Mode } from './load.js';
 import { printLoadReport } from './report.js';
 import { RssSampler } from './rss.js';
@@ -89,8 +89,7 @@ async function run(): Promise<number> {
     return 1;
   }
   const baseline = await simStats(target.simUrl);
-  const db = stack ? new pg.Client({ connectionString: stack.databaseUrl }) : undefined;
-  await db?.connect();
+  const db = stack ? await connectPostgres(stack.databaseUrl) : undefined;
   const sampler = stack
     ? new RssSampler(() => stack!.processes.map((p) => ({ name: p.name, pid: p.child.pid }))).start()
     : undefined;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { CpuTarget } from './cpu.js';
+import { connectPostgres } from './postgres-connect.js';
 
 /**
  * The processes that do a stack's storage work, for CPU accounting: the Postgres backends connected
@@ -8,8 +8,7 @@ import type { CpuTarget } from './cpu.js';
  * uses that Redis). Both must run on this machine for the figures to mean anything.
  */
 export async function storeProcesses(databaseUrl: string, redisUrl: string): Promise<CpuTarget[]> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectPostgres(databaseUrl);
   try {
     const { rows } = await client.query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
@@ -28,8 +27,7 @@ export async function storeProcesses(databaseUrl: string, redisUrl: string): Pro
 
 /** Connections ever opened to the database (Postgres counts them): a pool that churns shows here. */
 export async function postgresSessions(databaseUrl: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectPostgres(databaseUrl);
   try {
     const { rows } = await client.query<{ sessions: string }>(
       'SELECT sessions FROM pg_stat_database WHERE datname = current_database()',
