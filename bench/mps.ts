@@ -23,20 +23,11 @@ import { ACCOUNT_SID, API_KEY, AUTH, AUTH_TOKEN, FROM, eventually } from '../tes
 const MESSAGES = Number(process.env.MPS_BENCH_MESSAGES ?? 300);
 const MPS = Number(process.env.MPS_BENCH_MPS ?? 20);
 const WORKERS = 3;
+const WARM_UP = 30;
 const base = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/smsq';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const name = `smsq_bench_mps_${randomBytes(4).toString('hex')}`;
 const databaseUrl = databaseUrlFor(base, name);
-
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl(base) });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 async function main(): Promise<boolean> {
   const twilioEnv = { TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_PHONE_NUMBER: FROM };
@@ -63,15 +54,18 @@ async function main(): Promise<boolean> {
   const workers: ChildProcess[] = [];
   try {
     console.log(`${MESSAGES} alerts at SENDER_MPS=${MPS} through ${WORKERS} worker processes…`);
-    // The flood is queued on a paused queue and the workers let at it once all three are up: neither the
-    // API's work nor the workers' start-up (tsx compiling on the fly) shares the CPU with the sending.
-    await apiDeps.queues.send.pause();
-    const ids = await postMessages(api, MESSAGES, 'alert', { extra: { category: 'transaction' } });
     workers.push(
       ...(await Promise.all(
         Array.from({ length: WORKERS }, () => spawnWorker({ ...env, PUBLIC_BASE_URL: config.publicBaseUrl })),
       )),
     );
+    // Running workers, as in service: a few messages first (not counted) so that each process has sent
+    // before and its code is compiled and warm.
+    await allFinal(apiDeps.prisma, await postMessages(api, WARM_UP, 'warm-up', { firstNumber: 9000 }), 60_000);
+    // The flood is queued on a paused queue and let loose at once, so the API's work of taking it does not
+    // share the CPU with the sending.
+    await apiDeps.queues.send.pause();
+    const ids = await postMessages(api, MESSAGES, 'alert', { extra: { category: 'transaction' } });
     await apiDeps.queues.send.resume();
     // The OTP comes once the alerts are flowing and most of them are still waiting for their turn.
     await eventually(async () => ((await receivedWithTag(sim, 'alert')).length >= MPS * 2 ? true : undefined), 60_000);
@@ -114,12 +108,16 @@ async function main(): Promise<boolean> {
   }
 }
 
-await admin(`CREATE DATABASE ${name}`);
-await applyMigrations(databaseUrl);
+// A scratch database beside DATABASE_URL's, dropped at the end whatever happens.
+const admin = new pg.Client({ connectionString: adminUrl(base) });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${name}`);
 let ok = false;
 try {
+  await applyMigrations(databaseUrl);
   ok = await main();
 } finally {
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.end();
 }
 process.exit(ok ? 0 : 1);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FROM, eventually, signedWebhook, startStack, type Stack } from '../../../test/stack.js';
+import type { Registry } from 'prom-client';
+import { createWorkerMetrics } from '../src/metrics.js';
 import { receivedWithTag } from './processes.js';
 import { peakInWindow } from './rate-windows.js';
 import { allFinal, postMessages } from './traffic.js';
@@ -12,6 +14,7 @@ import { allFinal, postMessages } from './traffic.js';
 const MPS = 20;
 
 let stack: Stack;
+let metrics: Registry;
 const sim = {
   control: async <T>(path: string) => (await stack.sim!.app.inject({ url: path })).json() as T,
 };
@@ -20,7 +23,13 @@ const effectiveMps = async () => (await stack.workers!.limiter.rates([FROM])).se
 
 beforeAll(async () => {
   stack = await startStack({ env: { SENDER_MPS: String(MPS), RATE_RECOVERY_SECONDS: '5' } });
+  metrics = createWorkerMetrics(stack.workers!);
 });
+/** The value of one series of the worker's metrics (0 when it has none yet). */
+async function sample(name: string, labels: Record<string, string>): Promise<number> {
+  const { values } = await metrics.getSingleMetric(name)!.get();
+  return values.find((v) => JSON.stringify(v.labels) === JSON.stringify(labels))?.value ?? 0;
+}
 afterAll(async () => stack.close());
 
 describe('Twilio refusing for speed', () => {
@@ -31,6 +40,14 @@ describe('Twilio refusing for speed', () => {
     await new Promise((r) => setTimeout(r, 3000));
     const refused = (await receivedWithTag(sim, 'r429')).map((r) => Date.parse(r.receivedAt));
     expect(await effectiveMps()).toBeLessThan(MPS / 2);
+    // The slow-down shows in the worker's metrics: the rate in force, slow-downs, waits and failed tries.
+    expect(await sample('smsq_rate_limit_mps', { scope: 'sender', sender: FROM, kind: 'configured' })).toBe(MPS);
+    expect(await sample('smsq_rate_limit_mps', { scope: 'sender', sender: FROM, kind: 'effective' })).toBeLessThan(
+      MPS / 2,
+    );
+    expect(await sample('smsq_rate_limit_slowdowns_total', { scope: 'account', code: '20429' })).toBeGreaterThan(0);
+    expect(await sample('smsq_rate_limit_waits_total', { scope: 'sender' })).toBeGreaterThan(0);
+    expect(await sample('smsq_send_attempt_failures_total', { code: '20429' })).toBeGreaterThan(0);
     await setFaults({});
 
     // Each refusal holds the sender back a second: bursts of what was already under way, a second apart.

@@ -10,34 +10,23 @@
 -- Hash fields: tat (ms; next free slot), f and fat (slow-down factor and when it was set),
 -- p<priority> (sender only: the wake-up time after the last parked send of that priority).
 --
--- ARGV: now (ms; 0 = Redis's clock), cost (segments), priority (1 = most urgent), woken (1 when the send was parked
--- before), deadline (ms; 0 = none: a wake-up past it is not booked), recovery (ms for a slowed scope to
+-- ARGV: now (ms; 0 = Redis's clock), cost (segments), priority (1 = most urgent), woken (1 when the
+-- send was parked before), deadline (ms; 0 = none: a wake-up past it is not booked), recovery (ms for a slowed scope to
 -- climb back to its full rate), then the configured rate (segments per second) of each key.
 -- Returns {granted (1/0), wait ms (until the slot, or until the wake-up), binding scope (1 sender, 2 account),
 -- the send's own spacing in whole ms (0 below 1 ms)}.
-local now = tonumber(ARGV[1])
-if now == 0 then
-  -- Redis's clock, not a worker's: workers on several machines share one timeline.
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+local now = clock(ARGV[1])
 local cost = tonumber(ARGV[2])
 local priority = tonumber(ARGV[3])
 local woken = ARGV[4] == '1'
 local deadline = tonumber(ARGV[5])
 local recovery = tonumber(ARGV[6])
 
-local function factor(f, fat)
-  if not f then return 1 end
-  f = tonumber(f)
-  return math.min(1, f + (1 - f) * math.max(0, now - tonumber(fat)) / recovery)
-end
-
 local scopes = {}
 local start, binding, slowest = now, 1, 0
 for i, key in ipairs(KEYS) do
   local h = redis.call('HMGET', key, 'tat', 'f', 'fat')
-  local interval = 1000 / (tonumber(ARGV[6 + i]) * factor(h[2], h[3]))
+  local interval = 1000 / (tonumber(ARGV[6 + i]) * rate_share(h[2], h[3], now, recovery))
   local tat = tonumber(h[1]) or 0
   scopes[i] = { key = key, interval = interval }
   if tat > start then start, binding = tat, i end
@@ -57,16 +46,11 @@ end
 -- A new send queues behind them (FIFO within a priority); one coming back from parking takes its turn.
 local queued_behind = not woken and ahead > start - lead
 
-local function keep(key, untilMs)
-  local want = math.ceil(untilMs - now) + 60000
-  if redis.call('PTTL', key) < want then redis.call('PEXPIRE', key, want) end
-end
-
 if start - now <= horizon and not queued_behind then
   for _, s in ipairs(scopes) do
     local tat = start + cost * s.interval
     redis.call('HSET', s.key, 'tat', tat)
-    keep(s.key, tat)
+    keep(s.key, now, tat)
   end
   return { 1, math.ceil(start - now), binding, math.floor(cost * slowest) }
 end
@@ -76,6 +60,6 @@ if queued_behind then binding = 1 end
 if deadline == 0 or wake < deadline then
   local tail = wake + cost * slowest
   redis.call('HSET', sender, 'p' .. priority, tail)
-  keep(sender, tail)
+  keep(sender, now, tail)
 end
 return { 0, math.max(1, math.ceil(wake - now)), binding, math.floor(cost * slowest) }

@@ -4,12 +4,19 @@ import type { Redis } from 'ioredis';
 const read = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 const ACQUIRE = 'smsqRateAcquire';
 const SLOW_DOWN = 'smsqRateSlowDown';
-const SCRIPTS = { [ACQUIRE]: read('acquire.lua'), [SLOW_DOWN]: read('slow-down.lua') };
+const RATES = 'smsqRateShares';
+// Redis scripts cannot include one another: the shared functions go in front of each.
+const SCRIPTS = {
+  [ACQUIRE]: read('scope-state.lua') + read('acquire.lua'),
+  [SLOW_DOWN]: read('scope-state.lua') + read('slow-down.lua'),
+  [RATES]: read('scope-state.lua') + read('rates.lua'),
+};
 
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection when Redis lacks them. */
 interface RateCommands {
   [ACQUIRE](numKeys: number, ...args: (string | number)[]): Promise<[number, number, number, number]>;
   [SLOW_DOWN](numKeys: number, ...args: (string | number)[]): Promise<string>;
+  [RATES](numKeys: number, ...args: (string | number)[]): Promise<string[]>;
 }
 
 /** A slowed scope never drops below this share of its configured rate. */
@@ -144,21 +151,22 @@ export class SendRateLimiter {
     return Number(factor);
   }
 
-  /** The rates in force, for metrics. */
+  /** The rates in force, for metrics: one round trip for all the senders (and the account). */
   async rates(
     senders: readonly string[],
-    now = Date.now(),
+    now?: number,
   ): Promise<{ senders: Map<string, ScopeRate>; account?: ScopeRate }> {
-    const read = async (key: string, limit: number): Promise<ScopeRate> => {
-      const [f, fat] = await this.redis.hmget(key, 'f', 'fat');
-      if (f === null || fat === null) return { limit, effective: limit };
-      const base = Number(f);
-      const share = Math.min(1, base + ((1 - base) * Math.max(0, now - Number(fat))) / this.opts.recoveryMs);
-      return { limit, effective: limit * share };
-    };
-    const result = new Map<string, ScopeRate>();
-    for (const s of senders) result.set(s, await read(this.senderKey(s), this.senderMps(s)));
-    const account = this.opts.accountMps === undefined ? undefined : await read(this.accountKey, this.opts.accountMps);
-    return account ? { senders: result, account } : { senders: result };
+    const keys = senders.map((s) => this.senderKey(s));
+    const limits = senders.map((s) => this.senderMps(s));
+    if (this.opts.accountMps !== undefined) {
+      keys.push(this.accountKey);
+      limits.push(this.opts.accountMps);
+    }
+    const shares = await this.redis[RATES](keys.length, ...keys, now ?? 0, this.opts.recoveryMs);
+    const rate = (i: number): ScopeRate => ({ limit: limits[i]!, effective: limits[i]! * Number(shares[i]) });
+    const result = new Map(senders.map((s, i) => [s, rate(i)]));
+    return this.opts.accountMps === undefined
+      ? { senders: result }
+      : { senders: result, account: rate(senders.length) };
   }
 }
