@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createLogger, type Logger } from '@smsq/shared';
 import type { ApiDeps } from './deps.js';
@@ -20,6 +26,12 @@ import { adminBlockRoutes } from './routes/admin-blocks.js';
 import { messageBatchRoutes } from './routes/messages-batch.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
+/** A malformed or over-long path segment is the caller's mistake: our error shape, not Fastify's. */
+function answerFrameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const problem = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'is too long' : 'is not a valid URL';
+  void reply.code(400).send(new ApiError(400, 'validation_failed', `the path ${problem}`).toJSON());
+}
+
 export interface BuildOptions {
   logger?: Logger;
 }
@@ -33,11 +45,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 2 * 1024 * 1024,
-    // A malformed or over-long path segment is the caller's mistake: our error shape, not Fastify's.
-    frameworkErrors: (err, _req, reply) => {
-      const problem = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'is too long' : 'is not a valid URL';
-      void reply.code(400).send(new ApiError(400, 'validation_failed', `the path ${problem}`).toJSON());
-    },
+    frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
