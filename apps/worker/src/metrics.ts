@@ -95,6 +95,18 @@ export function createWorkerMetrics(
     retries.inc({ queue: 'send' });
   });
 
+  const reconcilerActions = new Counter({
+    name: 'smsq_reconciler_actions_total',
+    help: 'Repairs by the reconciler: jobs requeued from Postgres, statuses fetched from Twilio, prices fetched',
+    labelNames: ['action'],
+    registers: [registry],
+  });
+  for (const action of ['requeued', 'refreshed', 'priced'] as const) reconcilerActions.inc({ action }, 0);
+  workers.signals.on('reconciled', (report) => {
+    for (const action of ['requeued', 'refreshed', 'priced'] as const)
+      reconcilerActions.inc({ action }, report[action]);
+  });
+
   // A monotonic clock from the `active` event: wall-clock steps cannot bend the figure.
   const startedAt = new WeakMap<Job, number>();
   const observeDuration = (queue: string, job: Job) => {

@@ -7,6 +7,7 @@ import {
   claimForSending,
   classifySendError,
   isFinal,
+  isOptedOut,
   maskPhone,
   recordSubmission,
   setOptOut,
@@ -45,6 +46,8 @@ const MIN_VALIDITY_MS = 1000;
 const LATE_CHECK_MIN_SPACING_MS = 10;
 const MAX_SLOT_RETAKES = 3;
 const isLate = (slot: Slot) => slot.spacingMs >= LATE_CHECK_MIN_SPACING_MS && Date.now() - slot.at > slot.spacingMs / 4;
+/** Twilio's "unsubscribed recipient" code, recorded when we hold back a message for the same reason. */
+const OPTED_OUT_CODE = 21610;
 /** How long to hold off after Twilio said "too fast" without a Retry-After. */
 const DEFAULT_RETRY_AFTER_MS = 1000;
 
@@ -108,6 +111,20 @@ export function createSendProcessor(deps: SendDeps) {
         log.info({ twilioSid: found.sid }, 'earlier attempt had reached Twilio; adopted it');
         return 'adopted';
       }
+    }
+
+    if (await isOptedOut(prisma, m.to)) {
+      // STOP arrived after this message was accepted; Twilio would refuse it with 21610 anyway.
+      await advanceStatus(prisma, {
+        messageId,
+        to: 'failed',
+        source: 'worker',
+        onlyFrom: ['queued', 'sending'],
+        errorCode: OPTED_OUT_CODE,
+        errorMessage: 'the recipient opted out (STOP) after this message was accepted',
+      });
+      log.info('recipient opted out since; not sent');
+      return 'failed';
     }
 
     const expire = async (why: string) => {

@@ -50,7 +50,6 @@ export function startWorkers(deps: WorkerDeps): Workers {
     stalledInterval: config.workerLockMs,
   };
   const queues = createQueues(redis, config.queuePrefix, config.sendMaxAttempts);
-  const reconciler = startReconciler({ ...deps, queues });
   const limiter = new SendRateLimiter(redis, {
     prefix: config.queuePrefix,
     senderMps: config.senderMps,
@@ -59,6 +58,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
     recoveryMs: config.rateRecoveryMs,
   });
   const signals = new SendSignals();
+  const reconciler = startReconciler({ ...deps, queues }, signals);
   watchRetryAfter(deps.twilio);
   // The SDK loads its Messages resource on first use; load it now, not in the first send after its slot.
   void deps.twilio.messages;

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
 import { startTcpProxy, viaProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
+import { spawnWorker } from './processes.js';
 
 /**
  * Process lifecycle (DESIGN §2, issue 3): SIGTERM finishes or hands back in-flight sends and exits 0;
@@ -23,11 +24,8 @@ afterAll(async () => {
   await stack.close();
 });
 
-function spawnWorker(env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
-    env: { ...stack.env, WORKER_CONCURRENCY: '10', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+async function startWorker(env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = await spawnWorker({ ...stack.env, WORKER_CONCURRENCY: '10', ...env });
   children.push(child);
   return child;
 }
@@ -76,7 +74,7 @@ describe('worker lifecycle', () => {
   it('SIGTERM with sends in flight: exits 0, and nothing is lost or sent twice', async () => {
     await setFaults({ latencyMs: 1500 });
     const ids = await post(30, 'sigterm');
-    const worker = spawnWorker();
+    const worker = await startWorker();
     await eventually(async () => {
       const inFlight = await stack.prisma.message.count({ where: { id: { in: ids }, status: 'sending' } });
       return inFlight > 0 ? true : undefined;
@@ -84,7 +82,7 @@ describe('worker lifecycle', () => {
     worker.kill('SIGTERM');
     expect(await exitOf(worker)).toBe(0);
     await setFaults({});
-    spawnWorker();
+    await startWorker();
     await allFinal(ids, 60_000);
     expect(await stack.prisma.message.count({ where: { id: { in: ids }, status: 'delivered' } })).toBe(30);
     expect(await createdAtTwilio('sigterm')).toEqual({ created: 30, distinct: 30 });
@@ -101,7 +99,7 @@ describe('a worker that loses a store', () => {
     const pgUrl = new URL(stack.config.databaseUrl);
     redisProxy = await startTcpProxy({ host: redisUrl.hostname, port: Number(redisUrl.port || 6379) });
     pgProxy = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
-    worker = spawnWorker({
+    worker = await startWorker({
       REDIS_URL: viaProxy(stack.config.redisUrl, redisProxy),
       DATABASE_URL: viaProxy(stack.config.databaseUrl, pgProxy),
     });

@@ -133,6 +133,7 @@ const schema = z
     RECONCILE_INTERVAL_SECONDS: int(1, 3600).default(30),
     RECONCILE_QUEUED_AFTER_SECONDS: int(1, 86_400).default(120),
     RECONCILE_SENT_AFTER_SECONDS: int(10, 7 * 86_400).default(900),
+    RECONCILE_PRICE_AFTER_SECONDS: int(1, 86_400).default(60),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.OTP_SECRET) {
@@ -234,6 +235,8 @@ export interface Config {
     queuedAfterMs: number;
     /** A submitted/sent message with no callback this long is fetched from Twilio. */
     sentAfterMs: number;
+    /** A delivered/undelivered message still without a price this long is fetched for it. */
+    priceAfterMs: number;
   };
 }
 
@@ -316,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: c.RECONCILE_INTERVAL_SECONDS * 1000,
       queuedAfterMs: c.RECONCILE_QUEUED_AFTER_SECONDS * 1000,
       sentAfterMs: c.RECONCILE_SENT_AFTER_SECONDS * 1000,
+      priceAfterMs: c.RECONCILE_PRICE_AFTER_SECONDS * 1000,
     },
   };
 }

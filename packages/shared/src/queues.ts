@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobsOptions } from 'bullmq';
+import { CATEGORY_PRIORITY, type CategoryName } from './categories.js';
 
 /**
  * Queue names carry a Redis Cluster hash tag, so each queue's keys share a slot while different queues
@@ -32,6 +33,14 @@ export const SEND_JOB_OPTIONS: DefaultJobOptions = {
   removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+/**
+ * A message's send job, wherever it is enqueued (API, batch, reconciler): the message id is the job id, so
+ * enqueuing twice is a no-op; priority by category; a scheduled message waits in the delayed set.
+ */
+export function sendJobOptions(messageId: string, category: CategoryName, delayMs: number): JobsOptions {
+  return { jobId: messageId, priority: CATEGORY_PRIORITY[category], delay: delayMs > 0 ? delayMs : undefined };
+}
 
 export const STATUS_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 10,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import {
-  CATEGORY_PRIORITY,
   Prisma,
   DEFAULT_TTL_SECONDS,
   SlidingWindowCap,
@@ -11,6 +10,7 @@ import {
   newMessageId,
   parsePhone,
   renderTemplate,
+  sendJobOptions,
   type CategoryName,
   type PhoneNumber,
   type Config,
@@ -328,11 +328,5 @@ export async function acceptMessage(
 }
 
 export function enqueueSend(deps: Pick<IntakeDeps, 'queues'>, id: string, category: CategoryName, delayMs: number) {
-  return boundedEnqueue(
-    deps.queues.send.add(
-      'send',
-      { messageId: id },
-      { jobId: id, priority: CATEGORY_PRIORITY[category], delay: delayMs > 0 ? delayMs : undefined },
-    ),
-  );
+  return boundedEnqueue(deps.queues.send.add('send', { messageId: id }, sendJobOptions(id, category, delayMs)));
 }
