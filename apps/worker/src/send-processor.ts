@@ -193,7 +193,8 @@ export function createSendProcessor(deps: SendDeps) {
       return 'submitted';
     } catch (err) {
       const failure = classifySendError(err);
-      log.warn({ kind: failure.kind, code: failure.code, error: failure.message }, 'send attempt failed');
+      // `twilioCode`, not `code`: the logger redacts every `code` field, as OTP codes might travel in one.
+      log.warn({ kind: failure.kind, twilioCode: failure.code, error: failure.message }, 'send attempt failed');
 
       if (failure.kind === 'permanent') {
         if (failure.optedOut) await setOptOut(prisma, m.to, true, String(failure.code), 'twilio_error');
