@@ -252,7 +252,8 @@ export class ConfigError extends Error {
 
 /** Parses and validates the environment once; the first bad variable is named in the error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // An empty variable is an unset one (compose passes `${VAR:-}` through as ""), so its default applies.
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');

@@ -75,6 +75,12 @@ describe('loadConfig', () => {
     expect(loadConfig(env).otpSecret).toBe(DEMO_OTP_SECRET);
   });
 
+  it('treats an empty variable as unset, as compose passes `${VAR:-}` through', () => {
+    const c = loadConfig({ SENDER_MPS: '', ACCOUNT_MPS: '', DASHBOARD_READ_ONLY: '', ALLOWED_COUNTRIES: '' });
+    expect(c).toMatchObject({ senderMps: 1, accountMps: undefined, dashboardReadOnly: true });
+    expect(c.allowedCountries).toBeUndefined();
+  });
+
   it('never echoes a secret in its error', () => {
     expect(() => loadConfig({ API_KEYS: 'hunter2hunter2' })).toThrow(/^API_KEYS /);
     expect(() => loadConfig({ API_KEYS: 'hunter2hunter2' })).not.toThrow(/hunter2/);
