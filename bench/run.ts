@@ -2,7 +2,7 @@
 // databases and queue prefixes; nothing else is touched).
 //   npm run bench -- [--seconds 10] [--batch-size 500] [--batch-connections 4] [--drain 5000]
 //                    [--workers 1,2,4] [--phases intake,drain] [--log-level info] [--json file] [--cpu-prof dir]
-//                    [--node-flags "--max-old-space-size=128"]
+//                    [--node-flags=--max-old-space-size=128]
 // Intake (single, batch) is measured with no worker running, like the floor (which only enqueues); the
 // drain is measured separately, from a backlog, with 1, 2, 4 worker processes. Every phase also records
 // the CPU each process used, so "what limits it" does not depend on what else the machine was doing.

@@ -1,5 +1,5 @@
 // `npm run load -- [--mode single|batch|otp] [--duration s] [--connections n] [--batch-size n] [--workers n]
-//                  [--drain-timeout s] [--log-level info] [--cpu-prof dir] [--node-flags "..."]`
+//                  [--drain-timeout s] [--log-level info] [--cpu-prof dir] [--node-flags=...]`
 // Against SMSQ_API_URL (+ SMSQ_API_KEY, SMSQ_SIM_URL) when set; otherwise it starts its own stack
 // (simulator, API, workers) on REDIS_URL / DATABASE_URL with a fresh database and queue prefix.
 import { randomBytes } from 'node:crypto';

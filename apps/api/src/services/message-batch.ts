@@ -3,12 +3,12 @@ import AjvModule, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
-import { CATEGORY_PRIORITY, Prisma } from '@smsq/shared';
+import { CATEGORY_PRIORITY } from '@smsq/shared';
 import { ApiError } from '../errors.js';
 import { CreateMessageBody } from '../schemas/messages.js';
 import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
-import { insertMessages } from './message-insert.js';
+import { insertMessages, isUniqueViolation } from './message-insert.js';
 import { messageRow, planMessage, type IntakeDeps, type PlannedMessage } from './message-intake.js';
 
 // The same options Fastify gives the single-message route, so an item is judged exactly as it would be alone.
@@ -81,13 +81,6 @@ async function replayed(
     );
   }
   return out;
-}
-
-/** A raw statement's unique violation arrives as P2010 with Postgres's code inside. */
-function isUniqueViolation(err: unknown): boolean {
-  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  const meta = err.meta as { driverAdapterError?: { cause?: { originalCode?: string } } } | undefined;
-  return err.code === 'P2002' || meta?.driverAdapterError?.cause?.originalCode === '23505';
 }
 
 /**

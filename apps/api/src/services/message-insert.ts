@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '@smsq/shared';
+import { Prisma, type PrismaClient } from '@smsq/shared';
 
 type Row = Prisma.MessageCreateManyInput;
 
@@ -83,4 +83,11 @@ export async function insertMessages(
     keys.map((k) => k.messageId),
     keys.map((k) => k.createdAt.toISOString()),
   );
+}
+
+/** A duplicate key: Prisma's P2002, or, from a raw statement such as insertMessages, P2010 carrying 23505. */
+export function isUniqueViolation(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  const meta = err.meta as { driverAdapterError?: { cause?: { originalCode?: string } } } | undefined;
+  return err.code === 'P2002' || meta?.driverAdapterError?.cause?.originalCode === '23505';
 }
