@@ -3,7 +3,7 @@ import AjvModule, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
-import { CATEGORY_PRIORITY } from '@smsq/shared';
+import { sendJobOptions } from '@smsq/shared';
 import { ApiError } from '../errors.js';
 import { CreateMessageBody } from '../schemas/messages.js';
 import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
@@ -168,11 +168,7 @@ async function enqueue(deps: IntakeDeps, accepted: Accepted[]) {
         accepted.map(({ plan }) => ({
           name: 'send',
           data: { messageId: plan.id },
-          opts: {
-            jobId: plan.id,
-            priority: CATEGORY_PRIORITY[plan.category],
-            delay: plan.delayMs > 0 ? plan.delayMs : undefined,
-          },
+          opts: sendJobOptions(plan.id, plan.category, plan.delayMs),
         })),
       ),
     );
