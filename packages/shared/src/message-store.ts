@@ -12,6 +12,8 @@ export interface Advance {
   errorCode?: number | undefined;
   errorMessage?: string | undefined;
   twilioSid?: string | undefined;
+  /** Only move a message that has no Twilio SID yet or has this one. */
+  onlyForSid?: string | undefined;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function advanceStatus(db: PrismaClient, a: Advance): Promise<boole
         sent_at = CASE WHEN ${a.to} IN ('sent','delivered','undelivered') THEN COALESCE(sent_at, now()) ELSE sent_at END,
         delivered_at = CASE WHEN ${a.to} = 'delivered' THEN now() ELSE delivered_at END
       WHERE id = ${a.messageId}::uuid AND ${from}
+        AND (${a.onlyForSid ?? null}::text IS NULL OR twilio_sid IS NULL OR twilio_sid = ${a.onlyForSid ?? null}::text)
       RETURNING id
     ), ev AS (
       INSERT INTO message_events (message_id, status, source, error_code)
@@ -78,10 +81,18 @@ export async function recordSubmission(
   messageId: string,
   sub: { twilioSid: string; from: string | null; segments: number | undefined },
 ): Promise<void> {
+  // One statement: the SID always; the move to submitted (and its event) only from queued/sending,
+  // since a callback may already have moved the message on. Every final status sorts after submitted.
   await db.$executeRaw`
-    UPDATE messages SET twilio_sid = ${sub.twilioSid}, "from" = COALESCE(${sub.from}, "from"),
-      segments = COALESCE(${sub.segments ?? null}::int, segments), updated_at = now(),
-      body = CASE WHEN category = 'otp' THEN NULL ELSE body END
-    WHERE id = ${messageId}::uuid`;
-  await advanceStatus(db, { messageId, to: 'submitted', source: 'worker', twilioSid: sub.twilioSid });
+    WITH old AS (
+      SELECT id, status FROM messages WHERE id = ${messageId}::uuid FOR UPDATE
+    ), upd AS (
+      UPDATE messages m SET twilio_sid = ${sub.twilioSid}, "from" = COALESCE(${sub.from}, m."from"),
+        segments = COALESCE(${sub.segments ?? null}::int, m.segments), updated_at = now(),
+        body = CASE WHEN m.category = 'otp' THEN NULL ELSE m.body END,
+        status = CASE WHEN old.status < 'submitted' THEN 'submitted'::"MessageStatus" ELSE m.status END
+      FROM old WHERE m.id = old.id
+      RETURNING m.id, old.status < 'submitted' AS moved
+    )
+    INSERT INTO message_events (message_id, status, source) SELECT id, 'submitted', 'worker' FROM upd WHERE moved`;
 }

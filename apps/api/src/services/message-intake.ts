@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
+import type { Prisma } from '@smsq/shared';
 import {
-  Prisma,
   DEFAULT_TTL_SECONDS,
   SlidingWindowCap,
   TemplateError,
@@ -20,6 +20,7 @@ import {
 import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
+import { insertMessages, isUniqueViolation } from './message-insert.js';
 import { admitOtpSend } from './otp-admission.js';
 import { afterQuietHours } from './quiet-hours.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipients-lookup.js';
@@ -274,8 +275,6 @@ async function replay(
   return { message: acceptedView(found.message), replayed: true };
 }
 
-const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-
 /**
  * Records the message (with its `queued` event, and its Idempotency-Key when given) in one transaction,
  * then enqueues its id. If the enqueue fails the row is removed again, so a 503 means nothing was
@@ -295,22 +294,13 @@ export async function acceptMessage(
   }
   const now = new Date();
   const p = await planMessage(deps, req, now);
-  const create = deps.prisma.message.create({
-    data: {
-      ...messageRow(p, req.metadata, apiKeyName, now),
-      events: { create: { status: 'queued', source: 'api', at: now } },
-    },
-  });
-  let row;
   try {
-    [row] = idempotencyKey
-      ? await deps.prisma.$transaction([
-          create,
-          deps.prisma.idempotencyKey.create({
-            data: { apiKey: apiKeyName, key: idempotencyKey, bodyHash, messageId: p.id, createdAt: now },
-          }),
-        ])
-      : [await create];
+    // One statement (message, queued event, key): no interactive transaction, one round trip.
+    await insertMessages(
+      deps.prisma,
+      [messageRow(p, req.metadata, apiKeyName, now)],
+      idempotencyKey ? [{ apiKey: apiKeyName, key: idempotencyKey, bodyHash, messageId: p.id, createdAt: now }] : [],
+    );
   } catch (err) {
     if (idempotencyKey && isUniqueViolation(err)) {
       const winner = await replay(deps, apiKeyName, idempotencyKey, bodyHash);
@@ -324,7 +314,10 @@ export async function acceptMessage(
     await deps.prisma.message.delete({ where: { id: p.id } }).catch(() => undefined);
     throw err;
   }
-  return { message: acceptedView(row), replayed: false };
+  return {
+    message: acceptedView({ ...p, sendAt: p.sendAt ?? null, status: 'queued', createdAt: now }),
+    replayed: false,
+  };
 }
 
 export function enqueueSend(deps: Pick<IntakeDeps, 'queues'>, id: string, category: CategoryName, delayMs: number) {

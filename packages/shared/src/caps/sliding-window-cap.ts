@@ -4,6 +4,24 @@ import type { Redis } from 'ioredis';
 
 const script = readFileSync(new URL('./sliding-window.lua', import.meta.url), 'utf8');
 
+/** Loaded once per Redis client and then called by SHA (EVALSHA): the script is not resent per hit. */
+interface WithCapScript {
+  smsqSlidingWindowCap(
+    key: string,
+    now: number,
+    max: number,
+    windowMs: number,
+    member: string,
+  ): Promise<[number, number]>;
+}
+function withScript(redis: Redis): Redis & WithCapScript {
+  if (!('smsqSlidingWindowCap' in redis)) redis.defineCommand('smsqSlidingWindowCap', { numberOfKeys: 1, lua: script });
+  return redis as Redis & WithCapScript;
+}
+/** Members only need to be unique per key and millisecond: a per-process prefix and a counter. */
+const memberPrefix = randomBytes(6).toString('hex');
+let memberSeq = 0;
+
 export type CapResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
@@ -20,16 +38,14 @@ export class SlidingWindowCap {
   ) {}
 
   async hit(subject: string, now = Date.now()): Promise<CapResult> {
-    const member = `${now}-${randomBytes(6).toString('hex')}`;
-    const [allowed, waitMs] = (await this.redis.eval(
-      script,
-      1,
+    const member = `${now}-${memberPrefix}-${(memberSeq = (memberSeq + 1) % 1e9)}`;
+    const [allowed, waitMs] = await withScript(this.redis).smsqSlidingWindowCap(
       `${this.keyPrefix}:${subject}`,
       now,
       this.max,
       this.windowMs,
       member,
-    )) as [number, number];
+    );
     return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) };
   }
 }
