@@ -26,7 +26,9 @@ try {
   process.stderr.write(`smsq: invalid configuration: ${err.message}\n`);
   process.exit(78);
 }
-const prisma = createPrisma(config.databaseUrl, Math.min(50, config.workerConcurrency + 5));
+// Each send holds a connection only for a few short statements, never across the Twilio call: 20 keep
+// up with any concurrency, and a few workers stay within Postgres's default 100 connections.
+const prisma = createPrisma(config.databaseUrl, Math.min(20, config.workerConcurrency + 5));
 const redis = createRedis(config.redisUrl, 'worker');
 const workers = startWorkers({ config, prisma, redis, twilio, logger });
 const metricsServer = await startMetricsServer(config.workerMetricsPort, config.host, createWorkerMetrics(workers));
