@@ -55,7 +55,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
   });
   await app.register(errorHandler);
   await app.register(openapi, { publicBaseUrl: deps.config.publicBaseUrl });
-  await app.register(metrics, { queues: deps.queues });
+  await app.register(metrics, { queues: deps.queues, prisma: deps.prisma });
   await app.register(dashboard, {
     credentials: deps.config.dashboard,
     readOnly: deps.config.dashboardReadOnly,

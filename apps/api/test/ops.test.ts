@@ -103,6 +103,7 @@ describe('GET /metrics', () => {
     });
     const moved = (name: string) => value(after, name) - value(before, name);
     expect(moved('smsq_messages_accepted_total{category="security"}')).toBe(1);
+    expect(moved('smsq_messages_recent{status="delivered",category="security"}')).toBe(1);
     expect(moved('smsq_http_requests_total{method="POST",route="/v1/messages",status_code="202"}')).toBe(1);
     expect(moved('smsq_http_request_duration_seconds_count{method="POST",route="/v1/messages"}')).toBe(1);
     expect(moved('smsq_http_requests_total{method="GET",route="/v1/messages/:id",status_code="200"}')).toBeGreaterThan(

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Queues } from '@smsq/shared';
+import type { PrismaClient, Queues } from '@smsq/shared';
 import { PumpingRefusal } from '../services/pumping-guard.js';
 
 declare module 'fastify' {
@@ -69,16 +69,46 @@ function registerQueueGauges(registry: Registry, queues: Queues, onError: (err: 
   });
 }
 
+/** How far back `smsq_messages_recent` looks: long enough to see a trend, short enough for an index scan. */
+const RECENT_WINDOW = '1 hour';
+
+/**
+ * Messages by status and category, read from Postgres (the truth) at scrape time, over the last hour so
+ * the query stays an index range scan however large the table grows.
+ */
+function registerMessageGauge(registry: Registry, prisma: PrismaClient, onError: (err: Error) => void) {
+  new Gauge({
+    name: 'smsq_messages_recent',
+    help: `Messages created in the last ${RECENT_WINDOW}, by current status and category`,
+    labelNames: ['status', 'category'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const rows = await prisma.$queryRaw<{ status: string; category: string; n: bigint }[]>`
+          SELECT status::text AS status, category::text AS category, count(*) AS n FROM messages
+          WHERE created_at > now() - ${RECENT_WINDOW}::interval GROUP BY 1, 2`;
+        for (const r of rows) this.set({ status: r.status, category: r.category }, Number(r.n));
+      } catch (err) {
+        onError(err as Error);
+      }
+    },
+  });
+}
+
 /**
  * Prometheus metrics on GET /metrics, all named `smsq_*`. A registry per app, so several apps in one
  * process (tests) never collide. Wrapped in fastify-plugin so its hooks see every route.
  */
 export default fp(
-  async function metrics(app: FastifyInstance, opts: { queues: Queues }) {
+  async function metrics(app: FastifyInstance, opts: { queues: Queues; prisma: PrismaClient }) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
     registerQueueGauges(registry, opts.queues, (err) =>
       app.log.warn({ err: err.message }, 'queue metrics unavailable'),
+    );
+    registerMessageGauge(registry, opts.prisma, (err) =>
+      app.log.warn({ err: err.message }, 'message metrics unavailable'),
     );
 
     const requests = new Counter({
