@@ -10,14 +10,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import pg from 'pg';
 import { createLogger, loadConfig } from '@smsq/shared';
 import { buildApp, createApiDeps } from '@smsq/api';
 import { receivedWithTag, spawnSim, spawnWorker } from '../apps/worker/test/processes.js';
 import { achievedRate, peakInWindow } from '../apps/worker/test/rate-windows.js';
 import { allFinal, postMessages } from '../apps/worker/test/traffic.js';
-import { applyMigrations } from '../scripts/migrate.js';
-import { adminUrl, databaseUrlFor } from '../test/database-urls.js';
+import { createFreshDatabase } from '../apps/load/src/fresh-database.js';
 import { ACCOUNT_SID, API_KEY, AUTH, AUTH_TOKEN, FROM, eventually } from '../test/stack.js';
 
 const MESSAGES = Number(process.env.MPS_BENCH_MESSAGES ?? 300);
@@ -26,8 +24,9 @@ const WORKERS = 3;
 const WARM_UP = 30;
 const base = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/smsq';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const name = `smsq_bench_mps_${randomBytes(4).toString('hex')}`;
-const databaseUrl = databaseUrlFor(base, name);
+// A scratch database beside DATABASE_URL's, dropped at the end whatever happens.
+const scratch = await createFreshDatabase(base, 'smsq_bench_mps');
+const databaseUrl = scratch.url;
 
 async function main(): Promise<boolean> {
   const twilioEnv = { TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_PHONE_NUMBER: FROM };
@@ -108,16 +107,10 @@ async function main(): Promise<boolean> {
   }
 }
 
-// A scratch database beside DATABASE_URL's, dropped at the end whatever happens.
-const admin = new pg.Client({ connectionString: adminUrl(base) });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
 let ok = false;
 try {
-  await applyMigrations(databaseUrl);
   ok = await main();
 } finally {
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await scratch.drop();
 }
 process.exit(ok ? 0 : 1);

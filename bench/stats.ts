@@ -1,32 +1,19 @@
 // GET /v1/stats on a big table: seeds a scratch database with STATS_BENCH_ROWS messages (default 1,000,000)
 // spread over STATS_BENCH_SPAN_DAYS (default 90), then times the stats query for the last 30 days and
 // prints its EXPLAIN ANALYZE.
-//   npx tsx bench/stats.ts          (DATABASE_URL names the server; the database `smsq_bench_stats` is
-//                                    created there and dropped at the end unless STATS_BENCH_KEEP=1)
+//   npx tsx bench/stats.ts          (DATABASE_URL names the server; a scratch database `smsq_bench_stats_…`
+//                                    is created there and dropped at the end)
 import pg from 'pg';
 import { Prisma, createPrisma } from '@smsq/shared';
 import { computeStats, statsQuery } from '../apps/api/src/services/stats.js';
 import type { StatsGroup } from '../apps/api/src/schemas/stats.js';
-import { applyMigrations } from '../scripts/migrate.js';
-import { adminUrl, databaseUrlFor } from '../test/database-urls.js';
+import { createFreshDatabase } from '../apps/load/src/fresh-database.js';
 
 const ROWS = Number(process.env.STATS_BENCH_ROWS ?? 1_000_000);
 const SPAN_DAYS = Number(process.env.STATS_BENCH_SPAN_DAYS ?? 90);
 const WINDOW_DAYS = 30;
 const RUNS = 5;
-const NAME = 'smsq_bench_stats';
 const base = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/smsq';
-const url = databaseUrlFor(base, NAME);
-
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl(base) });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Rows in time order (as the API writes them) with a realistic mix of outcomes, categories and countries. */
 const SEED = `
@@ -49,9 +36,8 @@ const SEED = `
   ) s`;
 
 async function main() {
-  await admin(`DROP DATABASE IF EXISTS ${NAME} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${NAME}`);
-  await applyMigrations(url);
+  const scratch = await createFreshDatabase(base, 'smsq_bench_stats');
+  const url = scratch.url;
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   let t = performance.now();
@@ -83,7 +69,7 @@ async function main() {
   );
   console.log(`\nEXPLAIN ANALYZE, ${WINDOW_DAYS} days by day:\n${plan.map((r) => r['QUERY PLAN']).join('\n')}`);
   await prisma.$disconnect();
-  if (process.env.STATS_BENCH_KEEP !== '1') await admin(`DROP DATABASE ${NAME} WITH (FORCE)`);
+  await scratch.drop();
 }
 
 await main();

@@ -1,44 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
+import { eventually, startStack, type Stack } from '../../../test/stack.js';
+import { allFinal as waitAllFinal, postMessages } from './traffic.js';
 
 /**
  * Nothing lost, nothing sent twice: a few hundred messages through a misbehaving Twilio, a worker
  * killed with SIGKILL mid-run, and the queue's Redis keys deleted mid-run. Every run asserts that each
  * message reached a final status and that the simulator created at most one Twilio message per body.
  */
-const FINAL = ['delivered', 'undelivered', 'failed', 'expired', 'canceled'];
 /** SMSQ_FAULT_MESSAGES=3000 for the larger run whose figures are in the README. */
 const N = Number(process.env.SMSQ_FAULT_MESSAGES ?? 300);
 const LONG = Math.max(1, N / 300);
 
-async function post(stack: Stack, n: number, tag: string): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i += 50) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
-        stack.api.inject({
-          method: 'POST',
-          url: '/v1/messages',
-          headers: AUTH,
-          payload: { to: `+1415555${String(1000 + ((i + j) % 9000)).padStart(4, '0')}`, body: `${tag} #${i + j}` },
-        }),
-      ),
-    );
-    for (const r of batch) {
-      expect(r.statusCode).toBe(202);
-      ids.push(r.json().id);
-    }
-  }
-  return ids;
-}
-
-async function allFinal(stack: Stack, ids: string[], timeoutMs: number) {
-  await eventually(async () => {
-    const open = await stack.prisma.message.count({ where: { id: { in: ids }, status: { notIn: FINAL as never[] } } });
-    return open === 0 ? true : undefined;
-  }, timeoutMs);
-}
+const post = (stack: Stack, n: number, tag: string) => postMessages(stack.api, n, tag, { firstNumber: 1000 });
+const allFinal = (stack: Stack, ids: string[], timeoutMs: number) => waitAllFinal(stack.prisma, ids, timeoutMs);
 
 interface SimMessage {
   sid: string | null;

@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
+import { eventually, startStack, type Stack } from '../../../test/stack.js';
 import { startTcpProxy, viaProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
 import { spawnWorker } from './processes.js';
+import { allFinal as waitAllFinal, postMessages } from './traffic.js';
 
 /**
  * Process lifecycle (DESIGN §2, issue 3): SIGTERM finishes or hands back in-flight sends and exits 0;
  * a worker that loses Redis or Postgres for a while keeps running and resumes when the store returns.
  */
-const FINAL = ['delivered', 'undelivered', 'failed', 'expired', 'canceled'];
 
 let stack: Stack;
 const children: ChildProcess[] = [];
@@ -36,29 +36,8 @@ const exitOf = (child: ChildProcess) =>
     else child.once('exit', (code) => resolve(code));
   });
 
-async function post(n: number, tag: string): Promise<string[]> {
-  const replies = await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      stack.api.inject({
-        method: 'POST',
-        url: '/v1/messages',
-        headers: AUTH,
-        payload: { to: `+1415555${String(2000 + i).padStart(4, '0')}`, body: `${tag} #${i}` },
-      }),
-    ),
-  );
-  return replies.map((r) => {
-    expect(r.statusCode).toBe(202);
-    return r.json().id as string;
-  });
-}
-
-async function allFinal(ids: string[], timeoutMs: number) {
-  await eventually(async () => {
-    const open = await stack.prisma.message.count({ where: { id: { in: ids }, status: { notIn: FINAL as never[] } } });
-    return open === 0 ? true : undefined;
-  }, timeoutMs);
-}
+const post = (n: number, tag: string) => postMessages(stack.api, n, tag, { firstNumber: 2000 });
+const allFinal = (ids: string[], timeoutMs: number) => waitAllFinal(stack.prisma, ids, timeoutMs);
 
 async function createdAtTwilio(tag: string): Promise<{ created: number; distinct: number }> {
   const all: { sid: string | null; body: string | null }[] = (
