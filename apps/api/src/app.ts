@@ -15,6 +15,7 @@ import apiRateLimit from './plugins/api-rate-limit.js';
 import { dashboard } from './plugins/dashboard.js';
 import errorHandler from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
+import nulGuard from './plugins/nul-guard.js';
 import openapi from './plugins/openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
@@ -54,6 +55,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
     reply.header('x-request-id', req.id);
   });
   await app.register(errorHandler);
+  await app.register(nulGuard);
   await app.register(openapi, { publicBaseUrl: deps.config.publicBaseUrl });
   await app.register(metrics, { queues: deps.queues, prisma: deps.prisma });
   await app.register(dashboard, {

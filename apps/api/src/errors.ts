@@ -40,3 +40,13 @@ export const unavailable = (what: string) =>
   new ApiError(503, 'unavailable', `${what} is unavailable; nothing was recorded, try again`, undefined, {
     'retry-after': '5',
   });
+
+/**
+ * A `date-time` the schema accepted as text but JavaScript cannot place in time (a leap second,
+ * `…T23:59:60Z`, passes RFC 3339's grammar): refused as the caller's mistake, never an Invalid Date.
+ */
+export function parseInstant(value: string, field: string): Date {
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) throw new ApiError(400, 'validation_failed', `${field} is not a usable time`, field);
+  return at;
+}

@@ -168,6 +168,35 @@ describe('GET /v1/messages/:id', () => {
     expect(malformed.json().error.code).toBe('validation_failed');
   });
 
+  it('refuses a sendAt that the date-time format allows but no clock can place (a leap second)', async () => {
+    const r = await stack.api.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: AUTH,
+      payload: { to: '+14155552671', body: 'x', sendAt: '2026-12-31T23:59:60Z' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error).toMatchObject({ code: 'validation_failed', field: 'sendAt' });
+  });
+
+  it('refuses the NUL character anywhere with 400, never a store error', async () => {
+    const cases = [
+      { method: 'POST' as const, url: '/v1/messages', payload: { to: '+14155552671', body: 'a\u0000b' } },
+      {
+        method: 'POST' as const,
+        url: '/v1/messages',
+        payload: { to: '+14155552671', body: 'x', metadata: { k: '\u0000' } },
+      },
+      { method: 'GET' as const, url: '/v1/recipients/u%00x' },
+      { method: 'GET' as const, url: '/v1/messages?userId=u%00x' },
+    ];
+    for (const c of cases) {
+      const r = await stack.api.inject({ ...c, headers: AUTH });
+      expect(r.statusCode).toBe(400);
+      expect(r.json().error.code).toBe('validation_failed');
+    }
+  });
+
   it('answers a bad or over-long path segment in our error shape, not the framework one', async () => {
     for (const url of ['/v1/messages/%E0%A4%A', `/v1/recipients/${'a'.repeat(200)}`]) {
       const r = await stack.api.inject({ url, headers: AUTH });

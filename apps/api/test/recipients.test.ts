@@ -46,8 +46,8 @@ describe('PUT/GET/DELETE /v1/recipients/:userId', () => {
     });
 
     const deleted = await stack.api.inject({ method: 'DELETE', url: '/v1/recipients/u_1', headers: AUTH });
-    expect(deleted.statusCode).toBe(204);
-    expect(deleted.body).toBe('');
+    expect(deleted.statusCode).toBe(200);
+    expect(deleted.json()).toMatchObject({ userId: 'u_1', phone: '+447400123456', preferences: { marketing: true } });
     const gone = await get('u_1');
     expect(gone.statusCode).toBe(404);
     expect(gone.json().error).toMatchObject({ code: 'unknown_recipient', field: 'userId' });

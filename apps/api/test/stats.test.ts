@@ -148,6 +148,7 @@ describe('GET /v1/stats', () => {
     ['an empty window', 'since=2026-10-01T00:00:00Z&until=2026-10-01T00:00:00Z', 'since'],
     ['a window over 366 days', 'since=2025-01-01T00:00:00Z&until=2026-10-01T00:00:00Z', 'since'],
     ['a bad date', 'since=yesterday', 'since'],
+    ['a leap second JavaScript cannot place', 'since=2026-06-30T23:59:60Z&until=2026-07-01T00:00:00Z', 'since'],
     ['an unknown groupBy', 'groupBy=hour', 'groupBy'],
     ['an unknown parameter', 'category=otp', 'category'],
   ])('refuses %s with 400 validation_failed', async (_, qs, field) => {

@@ -76,7 +76,10 @@ export function createWorkerMetrics(
     labelNames: ['scope', 'sender', 'kind'],
     registers,
     async collect() {
-      const rates = await workers.limiter.rates(workers.senders);
+      // Read from Redis at scrape time; an outage drops these series rather than failing the whole scrape.
+      const rates = await workers.limiter.rates(workers.senders).catch(() => undefined);
+      this.reset();
+      if (!rates) return;
       for (const [sender, r] of rates.senders) {
         this.set({ scope: 'sender', sender, kind: 'configured' }, r.limit);
         this.set({ scope: 'sender', sender, kind: 'effective' }, r.effective);

@@ -63,10 +63,18 @@ function statusCallbackUrl(config: Config, messageId: string): string {
  */
 async function findAtTwilio(deps: SendDeps, m: Message) {
   const since = m.createdAt.getTime() - 60_000;
-  const candidates = await deps.twilio.messages.list({ to: m.to, limit: 50 });
-  return candidates.find(
+  const candidates = (await deps.twilio.messages.list({ to: m.to, limit: 50 })).filter(
     (c) => c.body === m.body && c.dateCreated.getTime() >= since && (!m.from || !c.from || c.from === m.from),
   );
+  if (candidates.length === 0) return undefined;
+  // The same text to the same number may be another message of ours (a retry sent without an
+  // Idempotency-Key): a SID already recorded for another message is not this one's.
+  const taken = await deps.prisma.message.findMany({
+    where: { twilioSid: { in: candidates.map((c) => c.sid) }, id: { not: m.id } },
+    select: { twilioSid: true },
+  });
+  const others = new Set(taken.map((t) => t.twilioSid));
+  return candidates.find((c) => !others.has(c.sid));
 }
 
 /** A failure BullMQ labels by Twilio's code in the metrics and never retries. */

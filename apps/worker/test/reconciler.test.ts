@@ -55,4 +55,36 @@ describe('after acceptance', () => {
     const sent: { body: string | null }[] = (await stack.sim!.app.inject({ url: '/_sim/messages' })).json().messages;
     expect(sent.some((m) => m.body?.startsWith('stopped #0'))).toBe(false);
   });
+
+  it("a retry does not adopt another message's Twilio send of the same text", async () => {
+    const to = '+14155550163';
+    const text = 'twin #0 your card ending 4242 was used';
+    const first = await send({ to, body: text });
+    const a = await eventually(async () => {
+      const m = await stack.prisma.message.findUniqueOrThrow({ where: { id: first } });
+      return m.status === 'delivered' ? m : undefined;
+    });
+    // The same text again (a caller retrying without an Idempotency-Key); its first try gets a 500, so the
+    // retry looks at Twilio first and finds the first message's send there.
+    await stack.sim!.app.inject({
+      method: 'POST',
+      url: '/_sim/faults',
+      payload: { errorRate: 1, errorCodes: [20500] },
+    });
+    const second = await send({ to, body: text });
+    await eventually(async () => {
+      const m = await stack.prisma.message.findUniqueOrThrow({ where: { id: second } });
+      return m.attempts >= 1 && m.status === 'sending' ? true : undefined;
+    });
+    await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: {} });
+    const b = await eventually(async () => {
+      const m = await stack.prisma.message.findUniqueOrThrow({ where: { id: second } });
+      return m.status === 'delivered' ? m : undefined;
+    }, 20_000);
+    expect(b.twilioSid).not.toBe(a.twilioSid);
+    const sent: { body: string | null; sid: string | null }[] = (
+      await stack.sim!.app.inject({ url: '/_sim/messages' })
+    ).json().messages;
+    expect(sent.filter((m) => m.sid && m.body === text)).toHaveLength(2);
+  });
 });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { advanceStatus, parsePhone, type Prisma } from '@smsq/shared';
-import { ApiError, notFound } from '../errors.js';
+import { ApiError, notFound, parseInstant } from '../errors.js';
 import { ErrorResponse, IdParams, commonErrors } from '../schemas/common.js';
 import {
   AcceptedMessage,
@@ -119,8 +119,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
       }
       if (q.since || q.until) {
         where.createdAt = {
-          ...(q.since ? { gte: new Date(q.since) } : {}),
-          ...(q.until ? { lt: new Date(q.until) } : {}),
+          ...(q.since ? { gte: parseInstant(q.since, 'since') } : {}),
+          ...(q.until ? { lt: parseInstant(q.until, 'until') } : {}),
         };
       }
       if (q.cursor) where.id = { lt: decodeCursor(q.cursor) };

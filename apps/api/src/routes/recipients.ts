@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { PrismaClient } from '@smsq/shared';
 import { ErrorResponse, commonErrors } from '../schemas/common.js';
 import { PutRecipientBody, RecipientParams, RecipientView } from '../schemas/recipients.js';
@@ -43,15 +42,19 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ prisma: PrismaClient }
     {
       schema: {
         tags: ['recipients'],
-        summary: 'Forget a recipient (its messages stay)',
+        summary: 'Forget a recipient (its messages stay); answers with what was deleted',
         params: RecipientParams,
-        response: { 204: Type.Null({ description: 'Deleted' }), 404: ErrorResponse, ...commonErrors },
+        response: { 200: RecipientView, 404: ErrorResponse, ...commonErrors },
       },
     },
-    async (req, reply) => {
-      const { count } = await prisma.recipient.deleteMany({ where: { userId: req.params.userId } });
-      if (count === 0) throw unknownRecipient(req.params.userId);
-      return reply.code(204).send(null);
+    async (req) => {
+      // DESIGN §4: 200, as for PUT and GET. One statement: a concurrent DELETE gets 404, not a second 200.
+      const [deleted] = await prisma.$queryRaw<Parameters<typeof recipientView>[0][]>`
+        DELETE FROM recipients WHERE user_id = ${req.params.userId}
+        RETURNING user_id AS "userId", phone, preferences, locale, timezone,
+                  created_at AS "createdAt", updated_at AS "updatedAt"`;
+      if (!deleted) throw unknownRecipient(req.params.userId);
+      return recipientView(deleted);
     },
   );
 };

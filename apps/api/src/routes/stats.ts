@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { PrismaClient } from '@smsq/shared';
-import { ApiError } from '../errors.js';
+import { ApiError, parseInstant } from '../errors.js';
 import { commonErrors } from '../schemas/common.js';
 import { STATS_MAX_WINDOW_DAYS, StatsQuery, StatsResponse } from '../schemas/stats.js';
 import { computeStats } from '../services/stats.js';
@@ -20,9 +20,9 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ prisma: PrismaClient }> = 
       },
     },
     async (req) => {
-      const until = req.query.until ? new Date(req.query.until) : new Date();
+      const until = req.query.until ? parseInstant(req.query.until, 'until') : new Date();
       const since = req.query.since
-        ? new Date(req.query.since)
+        ? parseInstant(req.query.since, 'since')
         : new Date(until.getTime() - DEFAULT_WINDOW_DAYS * DAY_MS);
       if (since >= until) throw new ApiError(400, 'validation_failed', 'since must be before until', 'since');
       if (until.getTime() - since.getTime() > STATS_MAX_WINDOW_DAYS * DAY_MS) {

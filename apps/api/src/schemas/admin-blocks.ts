@@ -15,7 +15,29 @@ export const PrefixBlockView = Type.Object({
   active: Type.Boolean(),
 });
 
-export const PrefixBlockList = Type.Object({ blocks: Type.Array(PrefixBlockView) });
+export const PrefixBlockList = Type.Object(
+  { blocks: Type.Array(PrefixBlockView) },
+  {
+    examples: [
+      {
+        blocks: [
+          {
+            id: '7',
+            prefix: '232760',
+            reason: 'suspected SMS pumping: 48.0 OTP sends to +232760… in the last 10 min against a baseline of 1.2',
+            observed: 48,
+            baseline: 1.2,
+            blockedUntil: '2026-11-21T11:00:00.000Z',
+            liftedAt: null,
+            liftedBy: null,
+            createdAt: '2026-11-21T10:00:00.000Z',
+            active: true,
+          },
+        ],
+      },
+    ],
+  },
+);
 
 export const ListBlocksQuery = Type.Object(
   {
@@ -36,4 +58,5 @@ export const CreateBlockBody = Type.Object(
 );
 export type CreateBlockBody = Static<typeof CreateBlockBody>;
 
-export const BlockIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) });
+// Up to 18 digits: every such id fits a Postgres bigint, so a huge id is a plain 404, not a store error.
+export const BlockIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,17}$' }) });

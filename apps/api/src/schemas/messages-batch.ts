@@ -14,7 +14,17 @@ export const CreateBatchBody = Type.Object(
       maxItems: MAX_BATCH_ITEMS,
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        messages: [
+          { to: '+14155552671', template: 'low_balance', data: { last4: '4242', balance: '$12.40' } },
+          { userId: 'u_42', body: 'Your statement is ready.', category: 'account' },
+        ],
+      },
+    ],
+  },
 );
 export type CreateBatchBody = Static<typeof CreateBatchBody>;
 
@@ -38,4 +48,16 @@ export const BatchItemResult = Type.Object({
 });
 export type BatchItemResult = Static<typeof BatchItemResult>;
 
-export const BatchResponse = Type.Object({ results: Type.Array(BatchItemResult) });
+export const BatchResponse = Type.Object(
+  { results: Type.Array(BatchItemResult) },
+  {
+    examples: [
+      {
+        results: [
+          { index: 0, id: '019a8f2e-7c1d-7b3a-9f10-3c5e2d1a4b6c', status: 'queued' },
+          { index: 1, error: { code: 'unknown_recipient', message: 'no recipient "u_42"', field: 'userId' } },
+        ],
+      },
+    ],
+  },
+);

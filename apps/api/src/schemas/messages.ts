@@ -41,10 +41,16 @@ export const CreateMessageBody = Type.Object(
 export type CreateMessageBody = Static<typeof CreateMessageBody>;
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+  // Printable ASCII without '#': a batch keeps item i under `<key>#<i>`, which no single key can then equal.
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21\\x22\\x24-\\x7e]+$' }),
+  ),
 });
 
-export const CanceledMessage = Type.Object({ id: Type.String(), status: Type.Literal('canceled') });
+export const CanceledMessage = Type.Object(
+  { id: Type.String(), status: Type.Literal('canceled') },
+  { examples: [{ id: '019a8f2e-7c1d-7b3a-9f10-3c5e2d1a4b6c', status: 'canceled' }] },
+);
 
 export const AcceptedMessage = Type.Object({
   id: Type.String(),
@@ -97,8 +103,50 @@ const MessageFields = {
   metadata: Nullable(Type.Record(Type.String(), Type.Unknown())),
 };
 
+const EXAMPLE_MESSAGE = {
+  id: '019a8f2e-7c1d-7b3a-9f10-3c5e2d1a4b6c',
+  status: 'delivered',
+  to: '+14155552671',
+  from: '+15005550006',
+  userId: 'u_42',
+  category: 'security',
+  template: 'card_alert',
+  body: 'Your card ending 4242 was blocked. If this was not you, call us at +1 800 555 0100.',
+  segments: 1,
+  encoding: 'GSM-7',
+  attempts: 1,
+  twilioSid: 'SM0123456789abcdef0123456789abcdef',
+  errorCode: null,
+  errorMessage: null,
+  price: '-0.00790',
+  priceUnit: 'USD',
+  createdAt: '2026-11-21T10:00:00.000Z',
+  updatedAt: '2026-11-21T10:00:02.210Z',
+  sentAt: '2026-11-21T10:00:00.640Z',
+  deliveredAt: '2026-11-21T10:00:02.210Z',
+  expiresAt: '2026-11-21T11:00:00.000Z',
+  sendAt: null,
+  metadata: { ref: 'abc' },
+};
+
 export const MessageSummary = Type.Object(MessageFields);
-export const MessageDetail = Type.Object({ ...MessageFields, events: Type.Array(MessageEventView) });
+export const MessageDetail = Type.Object(
+  { ...MessageFields, events: Type.Array(MessageEventView) },
+  {
+    examples: [
+      {
+        ...EXAMPLE_MESSAGE,
+        events: [
+          { status: 'queued', at: '2026-11-21T10:00:00.000Z', source: 'api', errorCode: null },
+          { status: 'sending', at: '2026-11-21T10:00:00.012Z', source: 'worker', errorCode: null },
+          { status: 'submitted', at: '2026-11-21T10:00:00.240Z', source: 'worker', errorCode: null },
+          { status: 'sent', at: '2026-11-21T10:00:00.640Z', source: 'webhook', errorCode: null },
+          { status: 'delivered', at: '2026-11-21T10:00:02.210Z', source: 'webhook', errorCode: null },
+        ],
+      },
+    ],
+  },
+);
 
 export const ListMessagesQuery = Type.Object(
   {
@@ -115,7 +163,7 @@ export const ListMessagesQuery = Type.Object(
 );
 export type ListMessagesQuery = Static<typeof ListMessagesQuery>;
 
-export const MessageList = Type.Object({
-  items: Type.Array(MessageSummary),
-  nextCursor: Nullable(Type.String()),
-});
+export const MessageList = Type.Object(
+  { items: Type.Array(MessageSummary), nextCursor: Nullable(Type.String()) },
+  { examples: [{ items: [EXAMPLE_MESSAGE], nextCursor: 'MDE5YThmMmUtN2MxZC03YjNhLTlmMTAtM2M1ZTJkMWE0YjZj' }] },
+);

@@ -32,7 +32,9 @@ export type SendOtpBody = Static<typeof SendOtpBody>;
 
 export const OtpAccepted = Type.Object({
   id: Type.String(),
-  status: Type.Literal('pending'),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('canceled')], {
+    description: 'pending; canceled only when a newer OTP for the same number and purpose overtook this request',
+  }),
   to: Type.String(),
   purpose: Type.String(),
   expiresAt: Type.String({ format: 'date-time' }),

@@ -42,15 +42,30 @@ export const PutRecipientBody = Type.Object(
 );
 export type PutRecipientBody = Static<typeof PutRecipientBody>;
 
-export const RecipientView = Type.Object({
-  userId: Type.String(),
-  phone: Nullable(Type.String()),
-  preferences: Type.Object(Preferences.properties, {
-    description: 'Every category, with whether it reaches this recipient',
-  }),
-  locale: Nullable(Type.String()),
-  timezone: Nullable(Type.String()),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
+export const RecipientView = Type.Object(
+  {
+    userId: Type.String(),
+    phone: Nullable(Type.String()),
+    preferences: Type.Object(Preferences.properties, {
+      description: 'Every category, with whether it reaches this recipient',
+    }),
+    locale: Nullable(Type.String()),
+    timezone: Nullable(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  {
+    examples: [
+      {
+        userId: 'u_42',
+        phone: '+14155552671',
+        preferences: { otp: true, security: true, transaction: true, account: true, marketing: false },
+        locale: 'en-US',
+        timezone: 'America/Los_Angeles',
+        createdAt: '2026-11-21T10:00:00.000Z',
+        updatedAt: '2026-11-21T10:00:00.000Z',
+      },
+    ],
+  },
+);
 export type RecipientView = Static<typeof RecipientView>;

@@ -18,7 +18,7 @@ import {
   type Queues,
 } from '@smsq/shared';
 import type { Redis } from 'ioredis';
-import { ApiError } from '../errors.js';
+import { ApiError, parseInstant } from '../errors.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
 import { insertMessages, isUniqueViolation } from './message-insert.js';
 import { admitOtpSend } from './otp-admission.js';
@@ -111,7 +111,7 @@ function contentOf(req: CreateMessageBody): Content {
 /** When the caller wants it sent: now for a time in the past, refused when absurdly far ahead. */
 function requestedStart(req: CreateMessageBody, now: Date): Date {
   if (!req.sendAt) return now;
-  const sendAt = new Date(req.sendAt);
+  const sendAt = parseInstant(req.sendAt, 'sendAt');
   if (sendAt.getTime() - now.getTime() > MAX_SCHEDULE_AHEAD_DAYS * 24 * HOUR_MS) {
     throw new ApiError(
       400,
@@ -311,8 +311,14 @@ export async function acceptMessage(
   try {
     await enqueueSend(deps, p.id, p.category, p.delayMs);
   } catch (err) {
-    await deps.prisma.message.delete({ where: { id: p.id } }).catch(() => undefined);
-    throw err;
+    // Only while still queued: an add that landed late may already have been taken by a worker, and a
+    // message on its way must be answered as accepted, not deleted under it and refused.
+    const { count } = await deps.prisma.message
+      .deleteMany({ where: { id: p.id, status: 'queued' } })
+      .catch(() => ({ count: 0 }));
+    const current =
+      count === 0 ? await deps.prisma.message.findUnique({ where: { id: p.id } }).catch(() => null) : null;
+    if (!current || current.status === 'queued') throw err;
   }
   return {
     message: acceptedView({ ...p, sendAt: p.sendAt ?? null, status: 'queued', createdAt: now }),

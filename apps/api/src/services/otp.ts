@@ -89,10 +89,13 @@ export class OtpService {
       throw err;
     }
     const otp = await prisma.otp.update({ where: { id }, data: { messageId: message.id } });
+    // A newer OTP for the same number and purpose, accepted while this one's SMS was being queued, has
+    // canceled this OTP already; its SMS must not go out with a code that can no longer be used.
+    if (otp.status === 'canceled') await this.cancelMessage(message.id);
     await this.cancelEarlier(phone.e164, req.purpose, id);
     return {
       id,
-      status: 'pending',
+      status: otp.status === 'canceled' ? 'canceled' : 'pending',
       to: otp.to,
       purpose: otp.purpose,
       expiresAt: otp.expiresAt.toISOString(),
@@ -111,16 +114,19 @@ export class OtpService {
       UPDATE otps SET status = 'canceled', updated_at = now()
       WHERE "to" = ${to} AND purpose = ${purpose} AND status = 'pending' AND id < ${newId}::uuid
       RETURNING message_id`;
-    for (const { message_id: messageId } of canceled) {
-      if (!messageId) continue;
-      const moved = await advanceStatus(this.deps.prisma, {
-        messageId,
-        to: 'canceled',
-        source: 'api',
-        onlyFrom: ['queued'],
-      });
-      if (moved) await this.deps.queues.send.remove(messageId).catch(() => undefined);
-    }
+    // An OTP without a message yet cancels its own SMS once queued (send, above).
+    for (const { message_id: messageId } of canceled) if (messageId) await this.cancelMessage(messageId);
+  }
+
+  /** Cancels an OTP's SMS while it still waits in the queue; one already sending goes its way. */
+  private async cancelMessage(messageId: string): Promise<void> {
+    const moved = await advanceStatus(this.deps.prisma, {
+      messageId,
+      to: 'canceled',
+      source: 'api',
+      onlyFrom: ['queued'],
+    });
+    if (moved) await this.deps.queues.send.remove(messageId).catch(() => undefined);
   }
 
   async verify(req: VerifyOtpBody): Promise<OtpVerdict> {
