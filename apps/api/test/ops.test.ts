@@ -38,9 +38,19 @@ describe('OpenAPI', () => {
     expect(doc.components.securitySchemes.bearerAuth).toEqual(
       expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     );
-    for (const [path, item] of Object.entries<Record<string, { security?: unknown }>>(doc.paths)) {
-      if (!path.startsWith('/v1/')) continue;
-      for (const operation of Object.values(item)) expect(operation.security).toEqual([{ bearerAuth: [] }]);
+    const v1 = Object.entries<Record<string, { security?: unknown; responses: Record<string, unknown> }>>(
+      doc.paths,
+    ).filter(([path]) => path.startsWith('/v1/'));
+    expect(v1.map(([path]) => path)).toEqual(
+      expect.arrayContaining(['/v1/messages/batch', '/v1/otp', '/v1/otp/verify', '/v1/recipients/{userId}']),
+    );
+    for (const [path, item] of v1) {
+      for (const [method, operation] of Object.entries(item)) {
+        expect(operation.security).toEqual([{ bearerAuth: [] }]);
+        // Every operation shows an example and its error answers (400 bad input, 401, 429, 503).
+        expect(JSON.stringify(operation).includes('"example'), `${method} ${path} has an example`).toBe(true);
+        expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['400', '401', '429', '503']));
+      }
     }
     const post = doc.paths['/v1/messages'].post;
     expect(post.requestBody.content['application/json'].schema.properties).toHaveProperty('to');
