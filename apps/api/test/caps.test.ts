@@ -70,10 +70,23 @@ describe('RECIPIENT_MAX_PER_HOUR', () => {
     expect((await sendOtp(to)).statusCode).toBe(429);
   });
 
+  it('identical requests racing with one Idempotency-Key use one slot, not one each', async () => {
+    const to = '+14155550146';
+    const replies = await Promise.all(
+      // As many racers as the cap: each takes a slot while planning, and the losers give theirs back.
+      Array.from({ length: MAX }, () => send({ to, body: 'raced' }, { 'idempotency-key': 'cap-race' })),
+    );
+    expect(new Set(replies.map((r) => r.json().id)).size).toBe(1);
+    for (let i = 1; i < MAX; i++) expect((await send({ to, body: `after the race ${i}` })).statusCode).toBe(202);
+    expect((await send({ to, body: 'now over' })).statusCode).toBe(429);
+  });
+
   it('keeps the count in Redis under the queue prefix, so every API process shares it', async () => {
     const keys = await stack.apiDeps.redis.keys(`${stack.config.queuePrefix}:cap:recipient:*`);
     expect(keys.sort()).toEqual(
-      ['+14155550142', '+14155550143', '+14155550144'].map((n) => `${stack.config.queuePrefix}:cap:recipient:${n}`),
+      ['+14155550142', '+14155550143', '+14155550144', '+14155550146'].map(
+        (n) => `${stack.config.queuePrefix}:cap:recipient:${n}`,
+      ),
     );
     const ttl = await stack.apiDeps.redis.pttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);

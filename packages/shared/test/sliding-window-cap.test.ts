@@ -12,12 +12,12 @@ describe('SlidingWindowCap', () => {
   it('counts up to the cap, then refuses with the time until the oldest hit leaves the window', async () => {
     const cap = new SlidingWindowCap(redis, prefix, 3, 60_000);
     const t0 = 1_000_000;
-    for (let i = 0; i < 3; i++) expect(await cap.hit('+14155550100', t0 + i * 1000)).toEqual({ allowed: true });
+    for (let i = 0; i < 3; i++) expect(await cap.hit('+14155550100', t0 + i * 1000)).toMatchObject({ allowed: true });
     expect(await cap.hit('+14155550100', t0 + 10_000)).toEqual({ allowed: false, retryAfterSeconds: 50 });
     // Another subject has its own window.
-    expect(await cap.hit('+14155550101', t0 + 10_000)).toEqual({ allowed: true });
+    expect(await cap.hit('+14155550101', t0 + 10_000)).toMatchObject({ allowed: true });
     // Once the first hit is older than the window, one more gets through; refused hits were not counted.
-    expect(await cap.hit('+14155550100', t0 + 60_001)).toEqual({ allowed: true });
+    expect(await cap.hit('+14155550100', t0 + 60_001)).toMatchObject({ allowed: true });
     expect((await cap.hit('+14155550100', t0 + 60_002)).allowed).toBe(false);
   });
 
@@ -25,5 +25,14 @@ describe('SlidingWindowCap', () => {
     const cap = new SlidingWindowCap(redis, prefix, 10, 60_000);
     const results = await Promise.all(Array.from({ length: 50 }, () => cap.hit('+14155550199')));
     expect(results.filter((r) => r.allowed)).toHaveLength(10);
+  });
+
+  it('gives a counted hit back on release', async () => {
+    const cap = new SlidingWindowCap(redis, prefix, 1, 60_000);
+    const first = await cap.hit('+14155550177');
+    expect(first.allowed).toBe(true);
+    expect((await cap.hit('+14155550177')).allowed).toBe(false);
+    if (first.allowed) await first.release();
+    expect((await cap.hit('+14155550177')).allowed).toBe(true);
   });
 });

@@ -133,6 +133,8 @@ export async function acceptBatch(
     try {
       await record(deps, accepted, apiKeyName, now, idempotencyKey);
     } catch (err) {
+      // Nothing of this attempt was recorded: its cap slots go back (a raced retry counts afresh).
+      await Promise.all(accepted.map((a) => a.plan.releaseCaps()));
       // The same batch raced itself: the winner's records are now there to replay.
       if (idempotencyKey && !raced && isUniqueViolation(err)) {
         return acceptBatch(deps, items, apiKeyName, idempotencyKey, true);
@@ -173,9 +175,12 @@ async function enqueue(deps: IntakeDeps, accepted: Accepted[]) {
       ),
     );
   } catch (err) {
-    await deps.prisma.message
+    const removed = await deps.prisma.message
       .deleteMany({ where: { id: { in: accepted.map((a) => a.plan.id) } } })
-      .catch(() => undefined);
+      .then(() => true)
+      .catch(() => false);
+    // Only once the rows are surely gone: a row left behind is sent by the reconciler and keeps its slot.
+    if (removed) await Promise.all(accepted.map((a) => a.plan.releaseCaps()));
     throw err;
   }
 }

@@ -47,6 +47,8 @@ export interface PlannedMessage {
   sendAt: Date | undefined;
   delayMs: number;
   expiresAt: Date;
+  /** Gives back what planning counted against the caps, when the message is not recorded after all. */
+  releaseCaps(): Promise<void>;
 }
 
 /**
@@ -140,7 +142,12 @@ function deferForQuietHours(
  * gate (OTP cap and pumping guard) and are never held back by the recipient's hourly cap; everything else
  * gets at most RECIPIENT_MAX_PER_HOUR to one number per rolling hour.
  */
-async function countAgainstCaps(deps: IntakeDeps, category: CategoryName, to: string, now: Date) {
+async function countAgainstCaps(
+  deps: IntakeDeps,
+  category: CategoryName,
+  to: string,
+  now: Date,
+): Promise<() => Promise<void>> {
   if (category === 'otp') return admitOtpSend(deps, to, now);
   const cap = new SlidingWindowCap(
     deps.redis,
@@ -158,6 +165,7 @@ async function countAgainstCaps(deps: IntakeDeps, category: CategoryName, to: st
       { 'retry-after': String(hit.retryAfterSeconds) },
     );
   }
+  return hit.release;
 }
 
 /**
@@ -179,7 +187,7 @@ export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now:
   const startsAt = deferForQuietHours(deps, category, recipient, requested);
   const ttlSeconds = req.ttlSeconds ?? DEFAULT_TTL_SECONDS[category];
   const { segments, encoding } = countSegments(body);
-  await countAgainstCaps(deps, category, phone.e164, now);
+  const releaseCaps = await countAgainstCaps(deps, category, phone.e164, now);
   return {
     id: newMessageId(),
     to: phone.e164,
@@ -193,6 +201,7 @@ export async function planMessage(deps: IntakeDeps, req: CreateMessageBody, now:
     sendAt: startsAt > now ? startsAt : undefined,
     delayMs: startsAt.getTime() - now.getTime(),
     expiresAt: new Date(startsAt.getTime() + ttlSeconds * 1000),
+    releaseCaps: () => releaseCaps().catch(() => undefined),
   };
 }
 
@@ -302,6 +311,7 @@ export async function acceptMessage(
       idempotencyKey ? [{ apiKey: apiKeyName, key: idempotencyKey, bodyHash, messageId: p.id, createdAt: now }] : [],
     );
   } catch (err) {
+    await p.releaseCaps(); // nothing was recorded (or the racing twin was): this request sends nothing
     if (idempotencyKey && isUniqueViolation(err)) {
       const winner = await replay(deps, apiKeyName, idempotencyKey, bodyHash);
       if (winner) return winner;
@@ -316,6 +326,7 @@ export async function acceptMessage(
     const { count } = await deps.prisma.message
       .deleteMany({ where: { id: p.id, status: 'queued' } })
       .catch(() => ({ count: 0 }));
+    if (count === 1) await p.releaseCaps();
     const current =
       count === 0 ? await deps.prisma.message.findUnique({ where: { id: p.id } }).catch(() => null) : null;
     if (!current || current.status === 'queued') throw err;

@@ -22,7 +22,8 @@ function withScript(redis: Redis): Redis & WithCapScript {
 const memberPrefix = randomBytes(6).toString('hex');
 let memberSeq = 0;
 
-export type CapResult = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/** A counted hit can be given back (`release`) when what it was counted for did not happen after all. */
+export type CapResult = { allowed: true; release(): Promise<void> } | { allowed: false; retryAfterSeconds: number };
 
 /**
  * "At most `max` per rolling `windowMs`" per subject (a phone number, an API key), in Redis. A refused hit
@@ -39,13 +40,20 @@ export class SlidingWindowCap {
 
   async hit(subject: string, now = Date.now()): Promise<CapResult> {
     const member = `${now}-${memberPrefix}-${(memberSeq = (memberSeq + 1) % 1e9)}`;
+    const key = `${this.keyPrefix}:${subject}`;
     const [allowed, waitMs] = await withScript(this.redis).smsqSlidingWindowCap(
-      `${this.keyPrefix}:${subject}`,
+      key,
       now,
       this.max,
       this.windowMs,
       member,
     );
-    return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) };
+    if (allowed !== 1) return { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) };
+    return {
+      allowed: true,
+      release: async () => {
+        await this.redis.zrem(key, member);
+      },
+    };
   }
 }
