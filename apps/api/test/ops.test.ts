@@ -121,6 +121,29 @@ describe('GET /metrics', () => {
     );
   });
 
+  it('counts the messages a batch records by category, and nothing for refused or replayed items', async () => {
+    const batch = (headers: Record<string, string> = {}) =>
+      stack.api.inject({
+        method: 'POST',
+        url: '/v1/messages/batch',
+        headers: { ...AUTH, ...headers },
+        payload: {
+          messages: [
+            { to: '+14155550171', body: 'Your statement is ready.', category: 'account' },
+            { to: '+14155550172', body: 'Payment received.', category: 'account' },
+            { to: 'not a number', body: 'refused' },
+          ],
+        },
+      });
+    const before = await scrape();
+    expect((await batch({ 'idempotency-key': 'metrics-batch' })).statusCode).toBe(200);
+    expect((await batch({ 'idempotency-key': 'metrics-batch' })).statusCode).toBe(200); // replayed
+    const after = await scrape();
+    const moved = (name: string) => value(after, name) - value(before, name);
+    expect(moved('smsq_messages_accepted_total{category="account"}')).toBe(2);
+    expect(moved('smsq_messages_accepted_total{category="transaction"}')).toBe(0);
+  });
+
   it('counts webhook signature failures', async () => {
     const before = await scrape();
     const forged = await signedWebhook(

@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** What this request did to the SMS-pumping guard's blocks, for the metrics. */
     pumping?: { prefix: string; blocked?: 'guard' | 'operator'; refused?: true };
+    /** Messages this request recorded, by category (single and batch sends), for the metrics. */
+    acceptedCategories?: string[];
   }
 }
 
@@ -126,7 +128,7 @@ export default fp(
     });
     const accepted = new Counter({
       name: 'smsq_messages_accepted_total',
-      help: 'Messages accepted for sending (202 on POST /v1/messages), by category',
+      help: 'Messages accepted for sending (POST /v1/messages and /v1/messages/batch), by category',
       labelNames: ['category'],
       registers: [registry],
     });
@@ -185,6 +187,8 @@ export default fp(
       const route = req.routeOptions.url ?? 'unmatched';
       const status = String(reply.statusCode);
       requests.inc({ method: req.method, route, status_code: status });
+      // Set by the routes once a template or recipient has resolved each message's category.
+      for (const category of req.acceptedCategories ?? []) accepted.inc({ category });
       duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
       if (route === '/v1/otp' && reply.statusCode === 202) otpSends.inc();
       if (req.pumping?.blocked) pumpingBlocks.inc({ prefix: req.pumping.prefix, by: req.pumping.blocked });
@@ -197,12 +201,8 @@ export default fp(
       }
     });
 
-    // The category is only known once the route has resolved it (a template brings its own).
+    // The verdict is only known from the answer itself.
     app.addHook('preSerialization', async (req, reply, payload: unknown) => {
-      if (reply.statusCode === 202 && req.method === 'POST' && req.routeOptions.url === '/v1/messages') {
-        const { category } = payload as { category?: unknown };
-        if (typeof category === 'string') accepted.inc({ category });
-      }
       if (reply.statusCode === 200 && req.routeOptions.url === '/v1/otp/verify') {
         const { status, valid } = payload as { status?: unknown; valid?: unknown };
         if (typeof status === 'string') otpChecks.inc({ status, valid: String(valid === true) });

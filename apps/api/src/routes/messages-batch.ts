@@ -25,7 +25,13 @@ export const messageBatchRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (
       },
     },
     async (req) => {
-      const results = await acceptBatch(deps, req.body.messages, req.apiKeyName, req.headers['idempotency-key']);
+      const { results, acceptedCategories } = await acceptBatch(
+        deps,
+        req.body.messages,
+        req.apiKeyName,
+        req.headers['idempotency-key'],
+      );
+      req.acceptedCategories = acceptedCategories;
       const accepted = results.filter((r) => 'id' in r).length;
       req.log.info({ items: results.length, accepted, refused: results.length - accepted }, 'batch accepted');
       return { results };

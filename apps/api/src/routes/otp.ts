@@ -23,6 +23,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<OtpDeps> = async (app, deps) =
     },
     async (req, reply) => {
       const accepted = await otp.send(req.body, req.apiKeyName);
+      req.acceptedCategories = ['otp'];
       req.log.info({ otpId: accepted.id, messageId: accepted.messageId, purpose: accepted.purpose }, 'OTP sent');
       return reply.code(202).send(accepted);
     },

@@ -3,7 +3,7 @@ import AjvModule, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
-import { sendJobOptions } from '@smsq/shared';
+import { sendJobOptions, type CategoryName } from '@smsq/shared';
 import { ApiError } from '../errors.js';
 import { CreateMessageBody } from '../schemas/messages.js';
 import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
@@ -89,13 +89,19 @@ async function replayed(
  * with one atomic addBulk. If the enqueue fails the rows are removed again and the whole request is
  * a 503, so a batch is never half recorded.
  */
+export interface BatchOutcome {
+  results: BatchItemResult[];
+  /** The category of each message this request recorded (replayed items are not among them). */
+  acceptedCategories: CategoryName[];
+}
+
 export async function acceptBatch(
   deps: IntakeDeps,
   items: unknown[],
   apiKeyName: string,
   idempotencyKey?: string,
   raced = false,
-): Promise<BatchItemResult[]> {
+): Promise<BatchOutcome> {
   const now = new Date();
   const results: (BatchItemResult | undefined)[] = new Array(items.length);
   const valid = new Map<number, CreateMessageBody>();
@@ -144,7 +150,7 @@ export async function acceptBatch(
     await enqueue(deps, accepted);
     for (const a of accepted) results[a.index] = { index: a.index, id: a.plan.id, status: 'queued' };
   }
-  return results as BatchItemResult[];
+  return { results: results as BatchItemResult[], acceptedCategories: accepted.map((a) => a.plan.category) };
 }
 
 function record(deps: IntakeDeps, accepted: Accepted[], apiKeyName: string, now: Date, idempotencyKey?: string) {
