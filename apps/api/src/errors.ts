@@ -50,3 +50,28 @@ export function parseInstant(value: string, field: string): Date {
   if (Number.isNaN(at.getTime())) throw new ApiError(400, 'validation_failed', `${field} is not a usable time`, field);
   return at;
 }
+
+/** The part of an Ajv error that a caller's message is made of. */
+export interface SchemaViolation {
+  instancePath?: string;
+  message?: string;
+  params?: unknown;
+}
+
+/**
+ * A body or query that fails its schema, as 400 `validation_failed` naming the field in dot form
+ * (`data.amount`); `subject` names the whole when the error is about no one field.
+ */
+export function schemaViolation(first: SchemaViolation | undefined, subject: string): ApiError {
+  const params = (first?.params ?? {}) as Record<string, unknown>;
+  const path = [
+    first?.instancePath?.replace(/^\//, '').replace(/\//g, '.'),
+    params.missingProperty ?? params.additionalProperty,
+  ]
+    .filter(Boolean)
+    .join('.');
+  const message = params.additionalProperty
+    ? `unknown field "${String(params.additionalProperty)}"`
+    : `${path || subject} ${first?.message ?? 'is invalid'}`;
+  return new ApiError(400, 'validation_failed', message, path || undefined);
+}

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, type Stack } from '../../../test/stack.js';
+import { spawnWorker } from './processes.js';
 import { allFinal as waitAllFinal, postMessages } from './traffic.js';
 
 /**
@@ -121,11 +122,8 @@ describe('a worker killed with SIGKILL mid-run', () => {
     await stack.close();
   });
 
-  function startWorkerProcess(): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
-      env: { ...stack.env, WORKER_CONCURRENCY: '20' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const child = await spawnWorker({ ...stack.env, WORKER_CONCURRENCY: '20' });
     children.push(child);
     return child;
   }
@@ -135,14 +133,14 @@ describe('a worker killed with SIGKILL mid-run', () => {
     async () => {
       await stack.sim!.app.inject({ method: 'POST', url: '/_sim/faults', payload: { latencyMs: 40 } });
       const ids = await post(stack, N, 'killed');
-      const first = startWorkerProcess();
+      const first = await startWorkerProcess();
       await eventually(async () => {
         const done = await stack.prisma.message.count({ where: { id: { in: ids }, status: { not: 'queued' } } });
         return done > N / 5 ? true : undefined;
       }, 30_000 * LONG);
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
-      startWorkerProcess();
+      await startWorkerProcess();
       await allFinal(stack, ids, 90_000 * LONG);
       const { duplicates, created } = await duplicatesAtTwilio(stack, 'killed');
       expect(duplicates).toBe(0);

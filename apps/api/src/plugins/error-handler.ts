@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError } from '../errors.js';
+import { ApiError, schemaViolation } from '../errors.js';
 
 /** Errors from a store that is down: the request did nothing, so the caller may simply retry. */
 function isStoreOutage(err: Error): boolean {
@@ -14,20 +14,7 @@ function isStoreOutage(err: Error): boolean {
 }
 
 function fromFastify(err: FastifyError): ApiError | undefined {
-  if (err.validation) {
-    const first = err.validation[0];
-    const params = (first?.params ?? {}) as Record<string, unknown>;
-    const path = [
-      first?.instancePath?.replace(/^\//, '').replace(/\//g, '.'),
-      params.missingProperty ?? params.additionalProperty,
-    ]
-      .filter(Boolean)
-      .join('.');
-    const message = params.additionalProperty
-      ? `unknown field "${String(params.additionalProperty)}"`
-      : `${path || err.validationContext || 'request'} ${first?.message ?? 'is invalid'}`;
-    return new ApiError(400, 'validation_failed', message, path || undefined);
-  }
+  if (err.validation) return schemaViolation(err.validation[0], err.validationContext ?? 'request');
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -2,9 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OtpHasher } from '@smsq/shared';
 import { ErrorResponse, commonErrors } from '../schemas/common.js';
 import { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from '../schemas/otp.js';
-import { OtpService, type OtpDeps } from '../services/otp.js';
+import type { IntakeDeps } from '../services/message-intake.js';
+import { OtpService } from '../services/otp.js';
 
-export const otpRoutes: FastifyPluginAsyncTypebox<OtpDeps> = async (app, deps) => {
+export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps) => {
   const hasher = new OtpHasher(deps.config.otpSecret);
   if (hasher.ephemeral) {
     app.log.warn('OTP_SECRET is not set: OTP codes are hashed with a key of this process only (see README "OTP")');

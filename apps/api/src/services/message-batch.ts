@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
-import AjvModule, { type ErrorObject } from 'ajv';
+import AjvModule from 'ajv';
 import addFormats from 'ajv-formats';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
 import { sendJobOptions, type CategoryName } from '@smsq/shared';
-import { ApiError } from '../errors.js';
+import { ApiError, schemaViolation } from '../errors.js';
 import { CreateMessageBody } from '../schemas/messages.js';
 import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
 import { insertMessages, isUniqueViolation } from './message-insert.js';
-import { messageRow, planMessage, type IntakeDeps, type PlannedMessage } from './message-intake.js';
+import { IDEMPOTENCY_TTL_MS, messageRow, planMessage, type IntakeDeps, type PlannedMessage } from './message-intake.js';
 
 // The same options Fastify gives the single-message route, so an item is judged exactly as it would be alone.
 // ajv is CommonJS: its class is the default export's `default` under Node's ESM loader and tsx alike.
@@ -24,22 +24,6 @@ const validateItem = ajv.compile<CreateMessageBody>(CreateMessageBody);
 
 /** Items planned at once: enough to keep the pool busy, few enough that single requests are not starved. */
 const PLAN_CONCURRENCY = 16;
-/** Matches the single route's Idempotency-Key lifetime. */
-const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
-
-function schemaError(err: ErrorObject | undefined): BatchItemError {
-  const params = (err?.params ?? {}) as Record<string, unknown>;
-  const extra = params.additionalProperty ?? params.missingProperty;
-  const field = [err?.instancePath.replace(/^\//, '').replace(/\//g, '.'), extra].filter(Boolean).join('.');
-  if (params.additionalProperty !== undefined) {
-    return { code: 'validation_failed', message: `unknown field "${String(extra)}"`, field };
-  }
-  return {
-    code: 'validation_failed',
-    message: `${field || 'message'} ${err?.message ?? 'is invalid'}`,
-    ...(field ? { field } : {}),
-  };
-}
 
 const asItemError = (err: ApiError): BatchItemError => err.toJSON().error;
 
@@ -107,7 +91,7 @@ export async function acceptBatch(
   const valid = new Map<number, CreateMessageBody>();
   items.forEach((item, index) => {
     if (validateItem(item)) valid.set(index, item);
-    else results[index] = { index, error: schemaError(validateItem.errors?.[0]) };
+    else results[index] = { index, error: asItemError(schemaViolation(validateItem.errors?.[0], 'message')) };
   });
 
   const hashes = new Map<number, string>();

@@ -231,7 +231,8 @@ export function messageRow(
   };
 }
 
-const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** How long an Idempotency-Key is kept, for single messages and batch items alike. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export interface Acceptance {
   message: AcceptedMessage;

@@ -7,16 +7,12 @@ import {
   type OtpHasher,
   type Prisma,
 } from '@smsq/shared';
-import type { Redis } from 'ioredis';
 import { ApiError, notFound } from '../errors.js';
 import type { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from '../schemas/otp.js';
-import { acceptMessage, checkDestination, type IntakeDeps } from './message-intake.js';
+import { acceptMessage, type IntakeDeps } from './message-intake.js';
 import { resolveRecipient } from './recipients-lookup.js';
 
 type OtpStatus = OtpVerdict['status'];
-
-/** What OTPs need: the message pipeline's dependencies, and Redis for the per-number cap. */
-export type OtpDeps = IntakeDeps & { redis: Redis };
 
 interface OtpRow {
   id: string;
@@ -41,67 +37,72 @@ const verdict = (otp: Pick<OtpRow, 'id' | 'status' | 'attempts' | 'maxAttempts'>
  */
 export class OtpService {
   constructor(
-    private readonly deps: OtpDeps,
+    private readonly deps: IntakeDeps,
     private readonly hasher: OtpHasher,
   ) {}
 
   async send(req: SendOtpBody, apiKeyName: string): Promise<OtpAccepted> {
     const { config, prisma } = this.deps;
-    if ((req.to === undefined) === (req.userId === undefined)) {
-      throw new ApiError(400, 'validation_failed', 'give exactly one of "to" and "userId"', 'to');
-    }
-    // Policy first (unknown user, no phone, bad number, country, opt-out) so a refused request never gets
-    // an OTP row. The OTP cap and the pumping guard are applied by acceptMessage, as for any code.
-    const recipient = req.userId === undefined ? undefined : await resolveRecipient(prisma, req.userId, 'otp');
-    const phone = await checkDestination(this.deps, recipient?.phone ?? req.to!);
-
     const ttlSeconds = req.ttlSeconds ?? config.otpTtlSeconds;
     const id = newMessageId(); // UUIDv7: creation order, which decides which OTP replaces which
     const code = generateOtpCode(req.codeLength ?? 6);
-    const now = new Date();
-    await prisma.otp.create({
-      data: {
-        id,
-        to: phone.e164,
-        userId: req.userId,
-        purpose: req.purpose,
-        codeHash: this.hasher.hash(id, code),
-        maxAttempts: config.otpMaxAttempts,
-        apiKey: apiKeyName,
-        expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
-        createdAt: now,
+    // The SMS goes through the pipeline first: recipient lookup, destination policy, the OTP cap and the
+    // pumping guard are applied there once, and a refused request leaves no OTP row behind.
+    const { message } = await acceptMessage(
+      this.deps,
+      {
+        ...(req.userId === undefined ? {} : { userId: req.userId }),
+        ...(req.to === undefined ? {} : { to: req.to }),
+        body: otpMessageText(code, ttlSeconds),
+        category: 'otp',
+        ttlSeconds,
       },
-    });
-    let message;
+      apiKeyName,
+    );
+    const now = new Date();
+    let otp;
     try {
-      ({ message } = await acceptMessage(
-        this.deps,
-        {
-          ...(req.userId === undefined ? { to: phone.e164 } : { userId: req.userId }),
-          body: otpMessageText(code, ttlSeconds),
-          category: 'otp',
-          ttlSeconds,
+      otp = await prisma.otp.create({
+        data: {
+          id,
+          to: message.to,
+          userId: req.userId,
+          purpose: req.purpose,
+          codeHash: this.hasher.hash(id, code),
+          maxAttempts: config.otpMaxAttempts,
+          messageId: message.id,
+          apiKey: apiKeyName,
+          expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+          createdAt: now,
         },
-        apiKeyName,
-      ));
+      });
     } catch (err) {
-      await prisma.otp.delete({ where: { id } }).catch(() => undefined);
+      await this.cancelMessage(message.id); // no OTP to check it against: the code must not go out
       throw err;
     }
-    const otp = await prisma.otp.update({ where: { id }, data: { messageId: message.id } });
-    // A newer OTP for the same number and purpose, accepted while this one's SMS was being queued, has
-    // canceled this OTP already; its SMS must not go out with a code that can no longer be used.
-    if (otp.status === 'canceled') await this.cancelMessage(message.id);
-    await this.cancelEarlier(phone.e164, req.purpose, id);
+    await this.cancelEarlier(otp.to, otp.purpose, id);
+    // A newer OTP for the same number and purpose, recorded while this one's SMS was being queued, did
+    // not see this row to cancel it: this one gives way, and its SMS with it.
+    const overtaken = await this.cancelIfOvertaken(otp.to, otp.purpose, id);
+    if (overtaken) await this.cancelMessage(message.id);
     return {
       id,
-      status: otp.status === 'canceled' ? 'canceled' : 'pending',
+      status: overtaken ? 'canceled' : 'pending',
       to: otp.to,
       purpose: otp.purpose,
       expiresAt: otp.expiresAt.toISOString(),
       attemptsRemaining: otp.maxAttempts,
       messageId: message.id,
     };
+  }
+
+  /** Cancels this OTP if a newer one for the same number and purpose is pending; says whether it did. */
+  private async cancelIfOvertaken(to: string, purpose: string, id: string): Promise<boolean> {
+    const canceled = await this.deps.prisma.$executeRaw`
+      UPDATE otps SET status = 'canceled', updated_at = now()
+      WHERE id = ${id}::uuid AND status = 'pending' AND EXISTS (
+        SELECT 1 FROM otps n WHERE n."to" = ${to} AND n.purpose = ${purpose} AND n.status = 'pending' AND n.id > ${id}::uuid)`;
+    return canceled > 0;
   }
 
   /**
@@ -114,7 +115,6 @@ export class OtpService {
       UPDATE otps SET status = 'canceled', updated_at = now()
       WHERE "to" = ${to} AND purpose = ${purpose} AND status = 'pending' AND id < ${newId}::uuid
       RETURNING message_id`;
-    // An OTP without a message yet cancels its own SMS once queued (send, above).
     for (const { message_id: messageId } of canceled) if (messageId) await this.cancelMessage(messageId);
   }
 
