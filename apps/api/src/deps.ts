@@ -1,27 +1,32 @@
 import { createPrisma, createQueues, createRedis, type Config, type PrismaClient, type Queues } from '@smsq/shared';
 import type { Redis } from 'ioredis';
+import { IntakeStore } from './services/intake-store.js';
 
 export interface ApiDeps {
   config: Config;
   prisma: PrismaClient;
   redis: Redis;
   queues: Queues;
+  intake: IntakeStore;
   close(): Promise<void>;
 }
 
-/** The API's connections: a fail-fast Redis client, so an outage becomes a 503 instead of a hang. */
+/** The API's connections: fail-fast Redis clients, so an outage becomes a 503 instead of a hang. */
 export function createApiDeps(config: Config): ApiDeps {
   const prisma = createPrisma(config.databaseUrl);
-  const redis = createRedis(config.redisUrl, 'producer');
-  const queues = createQueues(redis, config.queuePrefix, config.sendMaxAttempts);
+  const redis = createRedis(config.redisUrl, 'commands');
+  const queueConnection = createRedis(config.redisUrl, 'producer');
+  const queues = createQueues(queueConnection, config.queuePrefix, config.sendMaxAttempts);
   return {
     config,
     prisma,
     redis,
     queues,
+    intake: new IntakeStore(prisma, queues),
     async close() {
       await queues.close();
       redis.disconnect();
+      queueConnection.disconnect();
       await prisma.$disconnect();
     },
   };

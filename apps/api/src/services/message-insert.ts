@@ -1,6 +1,7 @@
 import { Prisma, type PrismaClient } from '@smsq/shared';
 
-type Row = Prisma.MessageCreateManyInput;
+export type MessageRow = Prisma.MessageCreateManyInput;
+type Row = MessageRow;
 
 /** Every field messageRow() fills, with its column and the Postgres array type its values travel as. */
 const COLUMNS: readonly [keyof Row, string, string][] = [

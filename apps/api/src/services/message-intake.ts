@@ -6,11 +6,9 @@ import {
   SlidingWindowCap,
   TemplateError,
   countSegments,
-  isOptedOut,
   newMessageId,
   parsePhone,
   renderTemplate,
-  sendJobOptions,
   type CategoryName,
   type PhoneNumber,
   type Config,
@@ -20,7 +18,8 @@ import {
 import type { Redis } from 'ioredis';
 import { ApiError, parseInstant } from '../errors.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
-import { insertMessages, isUniqueViolation } from './message-insert.js';
+import type { IntakeStore } from './intake-store.js';
+import { isUniqueViolation } from './message-insert.js';
 import { admitOtpSend } from './otp-admission.js';
 import { afterQuietHours } from './quiet-hours.js';
 import { resolveRecipient, type ResolvedRecipient } from './recipients-lookup.js';
@@ -32,6 +31,7 @@ export interface IntakeDeps {
   /** The per-recipient cap lives here, so it holds across every API process. */
   redis: Redis;
   queues: Queues;
+  intake: IntakeStore;
 }
 
 export interface PlannedMessage {
@@ -67,7 +67,7 @@ export async function checkDestination(deps: IntakeDeps, to: string): Promise<Ph
       'to',
     );
   }
-  if (await isOptedOut(deps.prisma, phone.e164)) {
+  if (await deps.intake.isOptedOut(phone.e164)) {
     throw new ApiError(422, 'recipient_opted_out', 'this number has opted out of messages (STOP)', 'to');
   }
   return phone;
@@ -305,11 +305,12 @@ export async function acceptMessage(
   const now = new Date();
   const p = await planMessage(deps, req, now);
   try {
-    // One statement (message, queued event, key): no interactive transaction, one round trip.
-    await insertMessages(
-      deps.prisma,
-      [messageRow(p, req.metadata, apiKeyName, now)],
-      idempotencyKey ? [{ apiKey: apiKeyName, key: idempotencyKey, bodyHash, messageId: p.id, createdAt: now }] : [],
+    // One statement (message, queued event, key), shared with the requests in flight beside this one.
+    await deps.intake.insert(
+      messageRow(p, req.metadata, apiKeyName, now),
+      idempotencyKey
+        ? { apiKey: apiKeyName, key: idempotencyKey, bodyHash, messageId: p.id, createdAt: now }
+        : undefined,
     );
   } catch (err) {
     await p.releaseCaps(); // nothing was recorded (or the racing twin was): this request sends nothing
@@ -338,6 +339,6 @@ export async function acceptMessage(
   };
 }
 
-export function enqueueSend(deps: Pick<IntakeDeps, 'queues'>, id: string, category: CategoryName, delayMs: number) {
-  return boundedEnqueue(deps.queues.send.add('send', { messageId: id }, sendJobOptions(id, category, delayMs)));
+function enqueueSend(deps: Pick<IntakeDeps, 'intake'>, messageId: string, category: CategoryName, delayMs: number) {
+  return boundedEnqueue(deps.intake.enqueue({ messageId, category, delayMs }));
 }
