@@ -294,6 +294,27 @@ describe('Idempotency-Key', () => {
     expect(await stack.apiDeps.queues.send.getJob(results[0]!.json().id)).toBeTruthy();
   });
 
+  it('gives each of many concurrent requests its own answer, though they share statements', async () => {
+    await stack.prisma.optOut.create({
+      data: { phone: '+14155550123', optedOut: true, reason: 'STOP', source: 'inbound' },
+    });
+    // Distinct numbers, so the recipient cap does not come into it.
+    const racing = { ...payload, to: '+14155552700', body: 'grouped race' };
+    const plain = Array.from({ length: 30 }, (_, i) => post({ to: `+141555526${10 + i}`, body: `grouped ${i}` }));
+    const optedOut = Array.from({ length: 5 }, () => post({ to: '+14155550123', body: 'grouped stop' }));
+    const raced = Array.from({ length: 5 }, () => withKey('k-grouped', racing));
+    const [ok, refused, keyed] = await Promise.all([plain, optedOut, raced].map((group) => Promise.all(group)));
+    expect(ok!.map((r) => r.statusCode)).toEqual(Array(30).fill(202));
+    expect(refused!.map((r) => r.json().error.code)).toEqual(Array(5).fill('recipient_opted_out'));
+    expect(keyed!.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 202]);
+    expect(new Set(keyed!.map((r) => r.json().id)).size).toBe(1);
+    const ids = [...ok!, keyed![0]!].map((r) => r.json().id as string);
+    const rows = await stack.prisma.message.findMany({ where: { body: { startsWith: 'grouped' } } });
+    expect(rows.map((r) => r.id).sort()).toEqual([...new Set(ids)].sort());
+    const jobs = await Promise.all(ids.map((id) => stack.apiDeps.queues.send.getJob(id)));
+    expect(jobs.every(Boolean)).toBe(true);
+  });
+
   it('refuses a malformed key', async () => {
     const res = await withKey('has space');
     expect(res.statusCode).toBe(400);
