@@ -1,3 +1,4 @@
+import { SegmentedMessage } from 'sms-segments-calculator';
 import { describe, expect, it } from 'vitest';
 import { maskPhone, parsePhone } from '../src/phone.js';
 import { countSegments } from '../src/segments.js';
@@ -30,6 +31,29 @@ describe('countSegments (as Twilio counts)', () => {
     [`${'a'.repeat(152)}😀`, 3, 'UCS-2'], // Twilio's own example: one emoji turns it all UCS-2
   ])('%#: %s segments', (body, segments, encoding) => {
     expect(countSegments(body)).toEqual({ segments, encoding });
+  });
+
+  it("agrees with Twilio's calculator on random bodies around the part boundaries", () => {
+    // Plain letters, two-septet characters, line breaks (CR LF is the calculator's UCS-2 case), and a
+    // few characters outside GSM-7, so both the fast path and the calculator are exercised.
+    const alphabet = [...'abcXYZ019 .,!?@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà', ...'€[]{}^~|\\', '\n', '\r', '\f'];
+    const rare = ['ж', '😀', '’', 'é'];
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 3000; i += 1) {
+      const length = [1, 150, 300, 450][i % 4]! + random(20);
+      let body = '';
+      for (let c = 0; c < length; c += 1)
+        body += random(200) === 0 ? rare[random(rare.length)] : alphabet[random(alphabet.length)];
+      const twilio = new SegmentedMessage(body);
+      expect(countSegments(body), JSON.stringify(body)).toEqual({
+        segments: twilio.segmentsCount,
+        encoding: twilio.encodingName,
+      });
+    }
   });
 });
 
