@@ -2,8 +2,11 @@ import { Coalescer, oneCallOrEach, sendJobOptions, type PrismaClient, type Queue
 import type { CategoryName } from '@smsq/shared';
 import { insertMessages, type IdempotencyRow, type MessageRow } from './message-insert.js';
 
-/** Enough to fill one statement or one Redis transaction without making any single one slow. */
-const MAX_BATCH = 256;
+/**
+ * Enough to fill one statement or one Redis transaction without making any single one slow; two flushes
+ * of a kind at once, so one slow statement does not hold every request behind it.
+ */
+const BATCHING = { maxBatch: 256, maxInFlight: 2 };
 
 export interface SendToEnqueue {
   messageId: string;
@@ -31,7 +34,7 @@ export class IntakeStore {
         const out = new Set(rows.map((r) => r.phone));
         return phones.map((p) => ({ ok: true, value: out.has(p) }));
       },
-      { maxBatch: MAX_BATCH },
+      BATCHING,
     );
     this.inserts = new Coalescer(
       (items) =>
@@ -43,7 +46,7 @@ export class IntakeStore {
           );
           return group.map(() => undefined);
         }),
-      { maxBatch: MAX_BATCH },
+      BATCHING,
     );
     this.sends = new Coalescer(
       (items) =>
@@ -57,7 +60,7 @@ export class IntakeStore {
           );
           return group.map(() => undefined);
         }),
-      { maxBatch: MAX_BATCH },
+      BATCHING,
     );
   }
 
