@@ -31,10 +31,12 @@ describe('stores down', () => {
     expect((await noRedis.api.inject({ url: '/readyz' })).statusCode).toBe(503);
   });
 
-  it('Redis down: a signed status callback gets 503, so Twilio tries again', async () => {
+  // Both down: status-callbacks.test.ts.
+  it('a signed status callback is taken while one store answers: applied in Postgres, or queued', async () => {
     const params = { MessageSid: `SM${'d4'.repeat(16)}`, MessageStatus: 'sent' };
-    const res = await signedWebhook(noRedis, '/webhooks/twilio/status', params);
-    expect(res.statusCode).toBe(503);
+    expect((await signedWebhook(noRedis, '/webhooks/twilio/status', params)).statusCode).toBe(204);
+    expect((await signedWebhook(noPostgres, '/webhooks/twilio/status', params)).statusCode).toBe(204);
+    expect(await noPostgres.apiDeps.queues.status.getJob(`${params.MessageSid}-sent`)).toBeDefined();
   });
 
   it('Postgres down: 503 unavailable', async () => {

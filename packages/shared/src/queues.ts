@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobsOptions } from 'bullmq';
 import { CATEGORY_PRIORITY, type CategoryName } from './categories.js';
+import type { StatusCallback } from './message-store.js';
 
 /**
  * Queue names carry a Redis Cluster hash tag, so each queue's keys share a slot while different queues
@@ -18,12 +19,11 @@ export interface SendJob {
   notAtTwilioUpTo?: number;
 }
 
-/** A Twilio status callback, taken from the webhook and applied by the worker. */
-export interface StatusJob {
-  messageId: string | undefined;
-  twilioSid: string;
-  twilioStatus: string;
-  errorCode: number | undefined;
+/**
+ * A Twilio status callback the API queued for the worker to apply: a 30001 (the worker slows the sender
+ * down), or any callback while the API could not apply it in Postgres itself.
+ */
+export interface StatusJob extends StatusCallback {
   receivedAt: string;
 }
 

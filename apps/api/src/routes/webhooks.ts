@@ -13,7 +13,7 @@ import {
   type Queues,
 } from '@smsq/shared';
 import twilio from 'twilio';
-import { boundedEnqueue } from '../services/bounded-enqueue.js';
+import { StatusCallbacks } from '../services/status-callbacks.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,6 +71,7 @@ const REPLIES: Record<InboundKeyword, string> = {
 export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app, deps) => {
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   app.decorateRequest('inboundKeyword', undefined);
+  const statusCallbacks = new StatusCallbacks({ prisma: deps.prisma, queues: deps.queues, logger: app.log });
 
   app.addHook('preValidation', async (req, reply) => {
     const token = deps.config.twilio.authToken;
@@ -96,21 +97,12 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app,
     },
     async (req, reply) => {
       const b = req.body;
-      const errorCode = b.ErrorCode ? Number(b.ErrorCode) : undefined;
-      await boundedEnqueue(
-        deps.queues.status.add(
-          'status',
-          {
-            messageId: req.query.mid,
-            twilioSid: b.MessageSid,
-            twilioStatus: b.MessageStatus,
-            errorCode,
-            receivedAt: new Date().toISOString(),
-          },
-          // A retried callback while the first is still queued is the same job.
-          { jobId: `${b.MessageSid}-${b.MessageStatus}` },
-        ),
-      );
+      await statusCallbacks.take({
+        messageId: req.query.mid,
+        twilioSid: b.MessageSid,
+        twilioStatus: b.MessageStatus,
+        errorCode: b.ErrorCode ? Number(b.ErrorCode) : undefined,
+      });
       return reply.code(204).send(null);
     },
   );
