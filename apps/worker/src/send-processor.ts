@@ -6,19 +6,18 @@ import {
   advanceStatus,
   claimForSending,
   classifySendError,
-  isFinal,
-  isOptedOut,
+  loadForSending,
   maskPhone,
   recordSubmission,
   setOptOut,
   withRetryAfter,
   type Config,
   type Logger,
-  type Message,
   type PrismaClient,
   type SendFailure,
   type SendJob,
   type SendRateLimiter,
+  type Sendable,
   type Slot,
   type TwilioClient,
 } from '@smsq/shared';
@@ -61,7 +60,7 @@ function statusCallbackUrl(config: Config, messageId: string): string {
  * is looked up at Twilio before sending again: Twilio's create has no idempotency key. It matches on
  * the body, which an OTP keeps until Twilio has the message (message-store.ts).
  */
-async function findAtTwilio(deps: SendDeps, m: Message) {
+async function findAtTwilio(deps: SendDeps, m: Sendable) {
   const since = m.createdAt.getTime() - 60_000;
   const candidates = (await deps.twilio.messages.list({ to: m.to, limit: 50 })).filter(
     (c) => c.body === m.body && c.dateCreated.getTime() >= since && (!m.from || !c.from || c.from === m.from),
@@ -87,7 +86,7 @@ export function createSendProcessor(deps: SendDeps) {
   const sender = senderKey(config);
   const from = senderParams(config);
 
-  async function adopt(m: Message, found: NonNullable<Awaited<ReturnType<typeof findAtTwilio>>>) {
+  async function adopt(m: Sendable, found: NonNullable<Awaited<ReturnType<typeof findAtTwilio>>>) {
     await recordSubmission(prisma, m.id, {
       twilioSid: found.sid,
       from: found.from,
@@ -109,8 +108,8 @@ export function createSendProcessor(deps: SendDeps) {
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
     const log = logger.child({ messageId, attempt: job.attemptsMade + 1 });
-    const m = await prisma.message.findUnique({ where: { id: messageId } });
-    if (!m || isFinal(m.status) || (m.status !== 'queued' && m.status !== 'sending')) return 'skipped';
+    const m = await loadForSending(prisma, messageId);
+    if (!m || (m.status !== 'queued' && m.status !== 'sending')) return 'skipped';
 
     if (m.attempts > (job.data.notAtTwilioUpTo ?? 0)) {
       const found = await findAtTwilio(deps, m);
@@ -121,7 +120,7 @@ export function createSendProcessor(deps: SendDeps) {
       }
     }
 
-    if (await isOptedOut(prisma, m.to)) {
+    if (m.optedOut) {
       // STOP arrived after this message was accepted; Twilio would refuse it with 21610 anyway.
       await advanceStatus(prisma, {
         messageId,

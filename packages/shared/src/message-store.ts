@@ -1,3 +1,4 @@
+import type { CategoryName } from './categories.js';
 import type { Logger } from './logger.js';
 import type { PrismaClient } from './prisma.js';
 import { fromTwilioStatus, type MessageStatusName } from './statuses.js';
@@ -163,6 +164,31 @@ export async function applyStatusCallbacks(
     }
   }
   return outcomes;
+}
+
+/** What a send needs of its message, and whether the recipient has opted out (STOP) since it was accepted. */
+export interface Sendable {
+  id: string;
+  status: MessageStatusName;
+  to: string;
+  from: string | null;
+  body: string | null;
+  category: CategoryName;
+  segments: number;
+  attempts: number;
+  createdAt: Date;
+  expiresAt: Date;
+  optedOut: boolean;
+}
+
+/** A message to send with its recipient's opt-out, in one statement. */
+export async function loadForSending(db: PrismaClient, messageId: string): Promise<Sendable | undefined> {
+  const rows = await db.$queryRaw<Sendable[]>`
+    SELECT m.id, m.status, m."to", m."from", m.body, m.category, m.segments, m.attempts,
+      m.created_at AS "createdAt", m.expires_at AS "expiresAt",
+      EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m."to" AND o.opted_out) AS "optedOut"
+    FROM messages m WHERE m.id = ${messageId}::uuid`;
+  return rows[0];
 }
 
 /**
