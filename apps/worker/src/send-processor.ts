@@ -4,11 +4,8 @@ import {
   CATEGORY_PRIORITY,
   TTL_MAX_SECONDS,
   advanceStatus,
-  claimForSending,
   classifySendError,
-  loadForSending,
   maskPhone,
-  recordSubmission,
   setOptOut,
   withRetryAfter,
   type Config,
@@ -22,6 +19,7 @@ import {
   type TwilioClient,
 } from '@smsq/shared';
 import type { SendSignals } from './send-signals.js';
+import { SendStore } from './send-store.js';
 import { senderKey, senderParams } from './sender.js';
 
 export interface SendDeps {
@@ -85,9 +83,11 @@ export function createSendProcessor(deps: SendDeps) {
   const { config, prisma, twilio, logger, limiter, signals } = deps;
   const sender = senderKey(config);
   const from = senderParams(config);
+  const store = new SendStore(prisma);
 
   async function adopt(m: Sendable, found: NonNullable<Awaited<ReturnType<typeof findAtTwilio>>>) {
-    await recordSubmission(prisma, m.id, {
+    await store.recordSubmission({
+      messageId: m.id,
       twilioSid: found.sid,
       from: found.from,
       segments: Number(found.numSegments) || undefined,
@@ -108,7 +108,7 @@ export function createSendProcessor(deps: SendDeps) {
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
     const { messageId } = job.data;
     const log = logger.child({ messageId, attempt: job.attemptsMade + 1 });
-    const m = await loadForSending(prisma, messageId);
+    const m = await store.load(messageId);
     if (!m || (m.status !== 'queued' && m.status !== 'sending')) return 'skipped';
 
     if (m.attempts > (job.data.notAtTwilioUpTo ?? 0)) {
@@ -162,10 +162,7 @@ export function createSendProcessor(deps: SendDeps) {
     // Started more often than it was tried: it came back from waiting for the limit (or for a 429).
     let slot = await takeSlot(job.attemptsStarted > job.attemptsMade + 1);
     if (!slot.granted) throw await park(slot);
-    const [attempt] = await Promise.all([
-      claimForSending(prisma, messageId, m.attempts),
-      sleep(Math.max(0, slot.at - Date.now())),
-    ]);
+    const [attempt] = await Promise.all([store.claim(messageId, m.attempts), sleep(Math.max(0, slot.at - Date.now()))]);
     if (attempt === undefined) return 'skipped'; // another worker holds this attempt
     // Stalled past its slot (a busy machine, a slow claim): sending now would crowd the sends after it,
     // so it takes a new slot instead, a few times at most.
@@ -191,7 +188,8 @@ export function createSendProcessor(deps: SendDeps) {
           attempt,
         }),
       );
-      await recordSubmission(prisma, messageId, {
+      await store.recordSubmission({
+        messageId,
         twilioSid: sent.sid,
         from: sent.from,
         segments: Number(sent.numSegments) || undefined,

@@ -48,47 +48,75 @@ WITH input AS (
 SELECT ord FROM upd`;
 
 /**
- * Moves messages forward and records an event for each move, one statement per round. The status column
- * is a Postgres enum declared in lifecycle order, so `status < to` is the "never backwards" rule, and a
- * final status never changes. A repeated or late update matches no row and so adds no event. Answers, per
- * advance, whether it moved.
- * `UPDATE … FROM` changes a row once even when it joins several input rows (and picks one arbitrarily),
- * so a message named twice (a `sent` and a `delivered` that came together) goes in a later round: the
- * advances of one message are applied in the order given, each recording its own event if it moves.
- * An OTP's body holds the code: it is cleared once the message is past sending (Twilio has it, or it
- * ended), and is only ever needed before that (to send it, or to find a lost attempt at Twilio).
+ * Runs a multi-row statement over `items` in rounds in which each message appears once, so the caller's
+ * order holds for one message's items: `UPDATE … FROM` changes a row once even when it joins several input
+ * rows (and picks one arbitrarily). Each round goes in message-id order, so statements running at once
+ * lock their rows in the same order and cannot deadlock each other. `statement` answers one result per
+ * item of its round, in its order; the answer is one per item of `items`.
  */
-export async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
-  const moved = advances.map(() => false);
-  let pending = advances.map((_, i) => i);
+async function inRounds<T, R>(
+  items: readonly T[],
+  messageIdOf: (item: T) => string,
+  statement: (round: T[]) => Promise<R[]>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let pending = items.map((_, i) => i);
   while (pending.length > 0) {
     const named = new Set<string>();
     const round: number[] = [];
     const later: number[] = [];
     for (const i of pending) {
-      const id = advances[i]!.messageId;
+      const id = messageIdOf(items[i]!);
       if (named.has(id)) later.push(i);
       else {
         named.add(id);
         round.push(i);
       }
     }
-    const rows = round.map((i) => advances[i]!);
-    const done = await db.$queryRawUnsafe<{ ord: bigint }[]>(
-      ADVANCE_SQL,
-      rows.map((a) => a.messageId),
-      rows.map((a) => a.to),
-      rows.map((a) => a.source),
-      rows.map((a) => a.onlyFrom?.join(',') ?? null),
-      rows.map((a) => a.errorCode ?? null),
-      rows.map((a) => a.errorMessage ?? null),
-      rows.map((a) => a.twilioSid ?? null),
-      rows.map((a) => a.onlyForSid ?? null),
-    );
-    for (const { ord } of done) moved[round[Number(ord) - 1]!] = true;
+    round.sort((a, b) => (messageIdOf(items[a]!) < messageIdOf(items[b]!) ? -1 : 1));
+    const answers = await statement(round.map((i) => items[i]!));
+    round.forEach((i, k) => (results[i] = answers[k]!));
     pending = later;
   }
-  return moved;
+  return results;
+}
+
+/** Which rows of a multi-row statement (by their 1-based `ord` in its input) came back. */
+function returned(count: number, ords: { ord: bigint }[]): boolean[] {
+  const back = new Array<boolean>(count).fill(false);
+  for (const { ord } of ords) back[Number(ord) - 1] = true;
+  return back;
+}
+
+/**
+ * Moves messages forward and records an event for each move. The status column is a Postgres enum
+ * declared in lifecycle order, so `status < to` is the "never backwards" rule, and a final status never
+ * changes. A repeated or late update matches no row and so adds no event. Answers, per advance, whether it
+ * moved. The advances of one message (a `sent` and a `delivered` that came together) are applied in the
+ * order given, each recording its own event if it moves (inRounds).
+ * An OTP's body holds the code: it is cleared once the message is past sending (Twilio has it, or it
+ * ended), and is only ever needed before that (to send it, or to find a lost attempt at Twilio).
+ */
+export async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
+  return inRounds(
+    advances,
+    (a) => a.messageId,
+    async (rows) =>
+      returned(
+        rows.length,
+        await db.$queryRawUnsafe<{ ord: bigint }[]>(
+          ADVANCE_SQL,
+          rows.map((a) => a.messageId),
+          rows.map((a) => a.to),
+          rows.map((a) => a.source),
+          rows.map((a) => a.onlyFrom?.join(',') ?? null),
+          rows.map((a) => a.errorCode ?? null),
+          rows.map((a) => a.errorMessage ?? null),
+          rows.map((a) => a.twilioSid ?? null),
+          rows.map((a) => a.onlyForSid ?? null),
+        ),
+      ),
+  );
 }
 
 /** One advance (advanceStatuses): whether it moved. */
@@ -181,59 +209,89 @@ export interface Sendable {
   optedOut: boolean;
 }
 
-/** A message to send with its recipient's opt-out, in one statement. */
-export async function loadForSending(db: PrismaClient, messageId: string): Promise<Sendable | undefined> {
+/** Messages to send, each with its recipient's opt-out, in one statement; undefined for an id not found. */
+export async function loadForSending(
+  db: PrismaClient,
+  messageIds: readonly string[],
+): Promise<(Sendable | undefined)[]> {
   const rows = await db.$queryRaw<Sendable[]>`
     SELECT m.id, m.status, m."to", m."from", m.body, m.category, m.segments, m.attempts,
       m.created_at AS "createdAt", m.expires_at AS "expiresAt",
       EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m."to" AND o.opted_out) AS "optedOut"
-    FROM messages m WHERE m.id = ${messageId}::uuid`;
-  return rows[0];
+    FROM messages m WHERE m.id = ANY(${messageIds as string[]}::uuid[])`;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return messageIds.map((id) => byId.get(id));
+}
+
+export interface Claim {
+  messageId: string;
+  /** The attempts the caller saw when it read the message. */
+  seenAttempts: number;
 }
 
 /**
- * Claims a message for one send attempt: `queued`/`sending` → `sending` with attempts + 1, only if
+ * Claims messages for one send attempt each: `queued`/`sending` → `sending` with attempts + 1, only if
  * attempts still equals what the caller saw. Two workers running the same job (BullMQ is at least once)
- * cannot both win the same attempt. Returns the new attempt number, or undefined when it lost.
+ * cannot both win the same attempt. Answers, per claim, the new attempt number, or undefined when it lost.
  */
-export async function claimForSending(
-  db: PrismaClient,
-  messageId: string,
-  seenAttempts: number,
-): Promise<number | undefined> {
-  const rows = await db.$queryRaw<{ attempts: number }[]>`
-    WITH upd AS (
-      UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = now()
-      WHERE id = ${messageId}::uuid AND status IN ('queued','sending') AND attempts = ${seenAttempts}
-      RETURNING id, attempts
-    ), ev AS (
-      INSERT INTO message_events (message_id, status, source) SELECT id, 'sending', 'worker' FROM upd
-    )
-    SELECT attempts FROM upd`;
-  return rows[0]?.attempts;
+export async function claimForSending(db: PrismaClient, claims: readonly Claim[]): Promise<(number | undefined)[]> {
+  return inRounds(
+    claims,
+    (c) => c.messageId,
+    async (round) => {
+      const rows = await db.$queryRaw<{ ord: bigint; attempts: number }[]>`
+        WITH input AS (
+          SELECT * FROM unnest(${round.map((c) => c.messageId)}::uuid[], ${round.map((c) => c.seenAttempts)}::int[])
+            WITH ORDINALITY AS u(id, seen, ord)
+        ), upd AS (
+          UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, updated_at = now()
+          FROM input i
+          WHERE m.id = i.id AND m.status IN ('queued','sending') AND m.attempts = i.seen
+          RETURNING m.id, m.attempts, i.ord
+        ), ev AS (
+          INSERT INTO message_events (message_id, status, source) SELECT id, 'sending', 'worker' FROM upd
+        )
+        SELECT ord, attempts FROM upd`;
+      const won = new Map(rows.map((r) => [Number(r.ord), r.attempts]));
+      return round.map((_, k) => won.get(k + 1));
+    },
+  );
+}
+
+export interface Submission {
+  messageId: string;
+  twilioSid: string;
+  from: string | null;
+  segments: number | undefined;
 }
 
 /**
- * Records Twilio's acceptance: the SID always (a callback may already have moved the status on), and an
- * OTP's body (the code) is dropped.
+ * Records Twilio's acceptance of messages: the SID always (a callback may already have moved the status
+ * on), the move to submitted (and its event) only from queued/sending, and an OTP's body (the code) is
+ * dropped. Every final status sorts after submitted.
  */
-export async function recordSubmission(
-  db: PrismaClient,
-  messageId: string,
-  sub: { twilioSid: string; from: string | null; segments: number | undefined },
-): Promise<void> {
-  // One statement: the SID always; the move to submitted (and its event) only from queued/sending,
-  // since a callback may already have moved the message on. Every final status sorts after submitted.
-  await db.$executeRaw`
-    WITH old AS (
-      SELECT id, status FROM messages WHERE id = ${messageId}::uuid FOR UPDATE
-    ), upd AS (
-      UPDATE messages m SET twilio_sid = ${sub.twilioSid}, "from" = COALESCE(${sub.from}, m."from"),
-        segments = COALESCE(${sub.segments ?? null}::int, m.segments), updated_at = now(),
-        body = CASE WHEN m.category = 'otp' THEN NULL ELSE m.body END,
-        status = CASE WHEN old.status < 'submitted' THEN 'submitted'::"MessageStatus" ELSE m.status END
-      FROM old WHERE m.id = old.id
-      RETURNING m.id, old.status < 'submitted' AS moved
-    )
-    INSERT INTO message_events (message_id, status, source) SELECT id, 'submitted', 'worker' FROM upd WHERE moved`;
+export async function recordSubmissions(db: PrismaClient, subs: readonly Submission[]): Promise<void[]> {
+  return inRounds(
+    subs,
+    (s) => s.messageId,
+    async (round) => {
+      await db.$executeRaw`
+        WITH input AS (
+          SELECT * FROM unnest(${round.map((s) => s.messageId)}::uuid[], ${round.map((s) => s.twilioSid)}::text[],
+                               ${round.map((s) => s.from)}::text[], ${round.map((s) => s.segments ?? null)}::int[])
+            AS u(id, twilio_sid, "from", segments)
+        ), old AS (
+          SELECT m.id, m.status FROM messages m JOIN input i ON m.id = i.id ORDER BY m.id FOR UPDATE OF m
+        ), upd AS (
+          UPDATE messages m SET twilio_sid = i.twilio_sid, "from" = COALESCE(i."from", m."from"),
+            segments = COALESCE(i.segments, m.segments), updated_at = now(),
+            body = CASE WHEN m.category = 'otp' THEN NULL ELSE m.body END,
+            status = CASE WHEN old.status < 'submitted' THEN 'submitted'::"MessageStatus" ELSE m.status END
+          FROM input i JOIN old ON old.id = i.id WHERE m.id = i.id
+          RETURNING m.id, old.status < 'submitted' AS moved
+        )
+        INSERT INTO message_events (message_id, status, source) SELECT id, 'submitted', 'worker' FROM upd WHERE moved`;
+      return round.map(() => undefined);
+    },
+  );
 }
