@@ -30,11 +30,6 @@ export function inboundKeyword(body: string): InboundKeyword | undefined {
 
 export type OptOutSource = 'inbound' | 'twilio_error' | 'operator';
 
-export async function isOptedOut(db: PrismaClient, phone: string): Promise<boolean> {
-  const row = await db.optOut.findUnique({ where: { phone }, select: { optedOut: true } });
-  return row?.optedOut ?? false;
-}
-
 /** Records an opt-out or opt-in (the last one wins); `reason` is the keyword or Twilio's error code. */
 export async function setOptOut(
   db: PrismaClient,
