@@ -1,3 +1,4 @@
+import type { CallbackSender } from './callbacks.js';
 import type { SimState } from './state.js';
 import type { TaskRunner } from './tasks.js';
 
@@ -10,4 +11,5 @@ export interface SimContext {
   callbackDelayMs: number;
   state: SimState;
   runner: TaskRunner;
+  callbacks: CallbackSender;
 }

@@ -3,9 +3,19 @@ export function rfc2822(date: Date): string {
   return date.toUTCString().replace('GMT', '+0000');
 }
 
+function twoDigits(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
+}
+
 /** Carrier DLR "done date" as Twilio passes it through in RawDlrDoneDate: `YYMMDDhhmm`, UTC. */
 export function dlrDoneDate(date: Date): string {
-  return date.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d).*$/, '$1$2$3$4$5');
+  return (
+    twoDigits(date.getUTCFullYear() % 100) +
+    twoDigits(date.getUTCMonth() + 1) +
+    twoDigits(date.getUTCDate()) +
+    twoDigits(date.getUTCHours()) +
+    twoDigits(date.getUTCMinutes())
+  );
 }
 
 export interface TimeRange {

@@ -1,8 +1,11 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { CallbackSender } from './callbacks.js';
 import type { SimContext } from './context.js';
-import { MAGIC_VALID_FROM } from './create-params.js';
+import { createMessageHandler } from './create-message.js';
+import { MAGIC_VALID_FROM, parseFormBody } from './create-params.js';
 import { errorBody, notFound, TwilioApiError } from './errors.js';
+import { fastCreateServer } from './fast-create.js';
 import { accountRoutes } from './routes/account.js';
 import { authHook, requestPath } from './routes/auth.js';
 import { controlRoutes } from './routes/control.js';
@@ -40,21 +43,38 @@ export async function buildSim(options: SimOptions): Promise<Sim> {
   if (!ACCOUNT_SID.test(options.accountSid)) {
     throw new Error(`accountSid must be AC followed by 32 hex digits, got ${options.accountSid}`);
   }
-  const app = Fastify({
-    logger: options.logger ?? false,
-    // Fault settings are JSON: reject unknown fields and strings-for-numbers instead of silently fixing them.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-  });
-  await app.register(formbody);
   const state = new SimState();
+  const runner = new TaskRunner((error) => app.log.error(error));
+  const callbackDelayMs = options.callbackDelayMs ?? 20;
   const context: SimContext = {
     accountSid: options.accountSid,
     authToken: options.authToken,
     phoneNumbers: [...new Set(options.phoneNumbers ?? [MAGIC_VALID_FROM])],
-    callbackDelayMs: options.callbackDelayMs ?? 20,
+    callbackDelayMs,
     state,
-    runner: new TaskRunner((error) => app.log.error(error)),
+    runner,
+    callbacks: new CallbackSender(state, runner, options.authToken, callbackDelayMs),
   };
+  const createMessage = createMessageHandler(context);
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    logger,
+    // Fault settings are JSON: reject unknown fields and strings-for-numbers instead of silently fixing them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // With a logger, every request goes through Fastify so that each is logged.
+    ...(logger
+      ? {}
+      : {
+          serverFactory: fastCreateServer({
+            accountSid: context.accountSid,
+            authToken: context.authToken,
+            createMessage,
+            runner,
+            onError: (error) => app.log.error(error),
+          }),
+        }),
+  });
+  await app.register(formbody, { parser: parseFormBody });
 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(context));
@@ -62,7 +82,7 @@ export async function buildSim(options: SimOptions): Promise<Sim> {
       if (!(error instanceof TwilioApiError)) throw error;
       return reply.code(error.httpStatus).send(errorBody(error));
     });
-    messageRoutes(api, context);
+    messageRoutes(api, context, createMessage);
     accountRoutes(api, context);
   });
   controlRoutes(app, context);
@@ -74,9 +94,10 @@ export async function buildSim(options: SimOptions): Promise<Sim> {
     async close() {
       // Held requests must be released before the server can close; the second stop catches work that
       // requests still in flight started meanwhile.
-      await context.runner.stop();
+      await runner.stop();
       await app.close();
-      await context.runner.stop();
+      await runner.stop();
+      context.callbacks.close();
     },
   };
 }

@@ -1,4 +1,3 @@
-import { sendStatusCallback } from './callbacks.js';
 import type { SimContext } from './context.js';
 import { roll } from './faults.js';
 import type { ReceivedCreate, StoredMessage } from './state.js';
@@ -43,14 +42,13 @@ function markFinal(context: SimContext, message: StoredMessage): void {
  * posting each change to the StatusCallback (Twilio sends none for the initial status).
  */
 export function startLifecycle(context: SimContext, entry: ReceivedCreate, message: StoredMessage, url: string | null) {
-  const { runner, callbackDelayMs } = context;
-  const deps = { state: context.state, runner, authToken: context.authToken, retryDelayMs: callbackDelayMs };
+  const { runner, callbackDelayMs, callbacks } = context;
   runner.run(async () => {
     if (!(await runner.wait(callbackDelayMs))) return;
     markSent(message, context.phoneNumbers[0]);
-    if (url !== null) await sendStatusCallback(deps, entry, message, url);
+    if (url !== null) await callbacks.send(entry, message, url);
     if (!(await runner.wait(callbackDelayMs))) return;
     markFinal(context, message);
-    if (url !== null) await sendStatusCallback(deps, entry, message, url);
+    if (url !== null) await callbacks.send(entry, message, url);
   });
 }

@@ -10,13 +10,15 @@ export function messagesPath(accountSid: string): string {
 /** The v2010 Message resource (`api.v2010.account.message`); counts are strings as Twilio sends them. */
 export function messageJson(message: StoredMessage) {
   const base = `${messagesPath(message.accountSid)}/${message.sid}`;
+  const created = rfc2822(message.dateCreated);
   return {
     account_sid: message.accountSid,
     api_version: API_VERSION,
     body: message.body,
-    date_created: rfc2822(message.dateCreated),
+    date_created: created,
     date_sent: message.dateSent && rfc2822(message.dateSent),
-    date_updated: rfc2822(message.dateUpdated),
+    // A new message's dates are one Date: formatted once, as every create answer shows it.
+    date_updated: message.dateUpdated === message.dateCreated ? created : rfc2822(message.dateUpdated),
     direction: 'outbound-api',
     error_code: message.errorCode,
     error_message: message.errorMessage,
