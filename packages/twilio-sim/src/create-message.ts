@@ -21,9 +21,8 @@ export interface CreateAnswer {
 }
 
 /**
- * Handles one POST to Messages.json from its form fields, whichever server adapter received it (see
- * fast-create.ts). Resolves null when the timeout fault holds the request: the adapter then calls
- * holdWithoutAnswer.
+ * Handles one POST to Messages.json from its form fields, apart from HTTP. Resolves null when the timeout fault
+ * holds the request: the route then calls holdWithoutAnswer.
  */
 export type CreateMessage = (form: FormBody | undefined) => Promise<CreateAnswer | null>;
 

@@ -1,4 +1,3 @@
-import { parse } from 'fast-querystring';
 import { TwilioApiError } from './errors.js';
 
 /** The Messages.json create parameters the sim looks at, as received (others are ignored). */
@@ -13,11 +12,6 @@ export interface CreateParams {
 }
 
 export type FormBody = Record<string, string | string[] | undefined>;
-
-/** Decodes a form body; both server paths (Fastify's formbody parser and fast-create.ts) use this one. */
-export function parseFormBody(text: string): FormBody {
-  return parse(text) as FormBody;
-}
 
 function first(form: FormBody, name: string): string | null {
   const value = form[name];

@@ -2,10 +2,8 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CallbackSender } from './callbacks.js';
 import type { SimContext } from './context.js';
-import { createMessageHandler } from './create-message.js';
-import { MAGIC_VALID_FROM, parseFormBody } from './create-params.js';
+import { MAGIC_VALID_FROM } from './create-params.js';
 import { errorBody, notFound, TwilioApiError } from './errors.js';
-import { fastCreateServer } from './fast-create.js';
 import { accountRoutes } from './routes/account.js';
 import { authHook, requestPath } from './routes/auth.js';
 import { controlRoutes } from './routes/control.js';
@@ -55,26 +53,12 @@ export async function buildSim(options: SimOptions): Promise<Sim> {
     runner,
     callbacks: new CallbackSender(state, runner, options.authToken, callbackDelayMs),
   };
-  const createMessage = createMessageHandler(context);
-  const logger = options.logger ?? false;
   const app = Fastify({
-    logger,
+    logger: options.logger ?? false,
     // Fault settings are JSON: reject unknown fields and strings-for-numbers instead of silently fixing them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-    // With a logger, every request goes through Fastify so that each is logged.
-    ...(logger
-      ? {}
-      : {
-          serverFactory: fastCreateServer({
-            accountSid: context.accountSid,
-            authToken: context.authToken,
-            createMessage,
-            runner,
-            onError: (error) => app.log.error(error),
-          }),
-        }),
   });
-  await app.register(formbody, { parser: parseFormBody });
+  await app.register(formbody);
 
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(context));
@@ -82,7 +66,7 @@ export async function buildSim(options: SimOptions): Promise<Sim> {
       if (!(error instanceof TwilioApiError)) throw error;
       return reply.code(error.httpStatus).send(errorBody(error));
     });
-    messageRoutes(api, context, createMessage);
+    messageRoutes(api, context);
     accountRoutes(api, context);
   });
   controlRoutes(app, context);

@@ -30,6 +30,7 @@ describe('status callbacks', () => {
     for (const callback of server.received) {
       expect(callback.url).toBe(url);
       expect(callback.headers['content-type']).toBe('application/x-www-form-urlencoded');
+      expect(callback.headers.connection).toBe('keep-alive');
       const signature = callback.headers['x-twilio-signature'];
       expect(typeof signature).toBe('string');
       expect(twilio.validateRequest(AUTH_TOKEN, String(signature), callback.url, callback.params)).toBe(true);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { SimContext } from '../context.js';
-import { type CreateMessage, holdWithoutAnswer } from '../create-message.js';
+import { createMessageHandler, holdWithoutAnswer } from '../create-message.js';
 import type { FormBody } from '../create-params.js';
 import { parseDateFilter, type TimeRange } from '../dates.js';
 import { notFound, TwilioApiError } from '../errors.js';
@@ -43,8 +43,9 @@ function listFilter(query: ListQuery): (message: StoredMessage) => boolean {
   };
 }
 
-export function messageRoutes(app: FastifyInstance, context: SimContext, createMessage: CreateMessage): void {
+export function messageRoutes(app: FastifyInstance, context: SimContext): void {
   const { state, runner, accountSid } = context;
+  const createMessage = createMessageHandler(context);
 
   app.post<{ Params: AccountParams; Body: FormBody | undefined }>(
     '/2010-04-01/Accounts/:AccountSid/Messages.json',
