@@ -13,9 +13,11 @@ COPY apps/cli/package.json apps/cli/
 COPY prisma ./prisma
 COPY prisma.config.ts ./
 COPY scripts ./scripts
-# Full install: the start commands run TypeScript through tsx, a dev dependency.
+# Full install: the build (esbuild) and the migrations (run through tsx) need dev dependencies.
 RUN npm ci --include=dev --no-audit --no-fund && npx prisma version >/dev/null
 COPY . .
+# The processes run these bundles (npm run start:*:dist, with their node flags), not the TypeScript.
+RUN npm run build
 USER node
 EXPOSE 3000 4010 9100
-CMD ["npm", "run", "start:api"]
+CMD ["npm", "run", "start:api:dist"]

@@ -2,7 +2,9 @@
 // databases and queue prefixes; nothing else is touched).
 //   npm run bench -- [--seconds 10] [--batch-size 500] [--batch-connections 4] [--drain 5000]
 //                    [--workers 1,2,4] [--phases intake,drain] [--log-level info] [--json file] [--cpu-prof dir]
-//                    [--node-flags=--max-old-space-size=128]
+//                    [--node-flags=--max-old-space-size=256]
+// The API, workers and simulator run their bundles in dist/ (built first when stale) with the node flags of
+// package.json's start:*:dist scripts, as `npm start` and the image do; --node-flags adds to those.
 // Intake (single, batch) is measured with no worker running, like the floor (which only enqueues); the
 // drain is measured separately, from a backlog, with 1, 2, 4 worker processes. Every phase also records
 // the CPU each process used, so "what limits it" does not depend on what else the machine was doing.
@@ -57,8 +59,15 @@ const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logDir = join(os.tmpdir(), `smsq-bench-${Date.now()}`);
 const env = { LOG_LEVEL: args['log-level']! };
-/** Extra node flags for the API and workers, e.g. "--max-old-space-size=128", to measure what they change. */
+/** More node flags for the API and workers (after the production ones), to measure what they change. */
 const nodeFlags = args['node-flags']!.split(' ').filter(Boolean);
+/** How each role was started (node flags and entry), first seen, for the report. */
+const commands = new Map<string, string>();
+const noteCommands = (stack: LocalStack) => {
+  for (const p of stack.processes) {
+    if (p.role !== 'sim' && !commands.has(p.role)) commands.set(p.role, p.command);
+  }
+};
 /** With --cpu-prof <dir>, each stack's API and workers write V8 CPU profiles under <dir>/<phase>/. */
 const profDir = (phase: string) => (args['cpu-prof'] ? join(args['cpu-prof'], phase) : undefined);
 /**
@@ -150,6 +159,7 @@ async function intake(): Promise<Phase[]> {
     nodeFlags,
     cpuProfDir: profDir('intake'),
   });
+  noteCommands(stack);
   const load = (mode: 'single' | 'batch', durationSeconds: number) =>
     runLoad({
       apiUrl: stack.apiUrl,
@@ -231,6 +241,7 @@ async function drain(workers: number): Promise<Phase> {
     nodeFlags,
     cpuProfDir: profDir(`drain-${workers}`),
   });
+  noteCommands(stack);
   const redis = createRedis(redisUrl, 'producer');
   const queues = createQueues(redis, stack.queuePrefix);
   const db = await connectPostgres(stack.databaseUrl);
@@ -357,8 +368,8 @@ console.log(
   [
     '',
     `smsq bench: ${cpus.length} cores (${cpus[0]?.model ?? '?'}), shared; load average ${startLoad.toFixed(1)} at start; ` +
-      `Node ${process.version}, PostgreSQL ${pgVersion}, Redis ${redisVersion}; LOG_LEVEL=${env.LOG_LEVEL}` +
-      (nodeFlags.length ? `; node ${nodeFlags.join(' ')}` : ''),
+      `Node ${process.version}, PostgreSQL ${pgVersion}, Redis ${redisVersion}; LOG_LEVEL=${env.LOG_LEVEL}`,
+    ...[...commands].map(([role, command]) => `${role}: ${command}`),
     `floor = mean of the floor runs = ${fmt(floorRate)}/s; intake measured with no worker running; ` +
       'drain = from a backlog until every message is delivered (callbacks applied), SENDER_MPS=100000',
     '',

@@ -1,7 +1,10 @@
 // `npm start`: migrate, then run the API and a worker, plus the Twilio simulator when no real Twilio
-// credentials are configured. One process group; Ctrl-C or SIGTERM stops all of it.
+// credentials are configured, each from its bundle in dist/ (`npm run build`, done here first when dist/ is
+// missing or older than the sources) with the node flags of its `start:*:dist` script. One process group;
+// Ctrl-C or SIGTERM stops all of it.
 import { spawnSync } from 'node:child_process';
 import concurrently from 'concurrently';
+import { buildIfStale } from './build.mjs';
 
 const env = { ...process.env };
 const commands = [];
@@ -11,18 +14,19 @@ if (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN) {
   env.TWILIO_AUTH_TOKEN = '00000000000000000000000000000000';
   env.TWILIO_API_BASE_URL ??= `http://127.0.0.1:${simPort}`;
   env.TWILIO_PHONE_NUMBER ??= '+15005550006';
-  commands.push({ command: 'npm run -s start:sim', name: 'sim', env });
+  commands.push({ command: 'npm run -s start:sim:dist', name: 'sim', env });
   console.log(`No Twilio credentials: sending through the simulator on :${simPort}.`);
 }
 if (!env.API_KEYS)
   console.warn('API_KEYS is not set: every /v1 request will be refused (set e.g. API_KEYS=local:secret).');
 
+if (await buildIfStale()) console.log('Built dist/ (npm run build).');
 const migrate = spawnSync('npm', ['run', '-s', 'db:migrate'], { stdio: 'inherit', env });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 commands.push(
-  { command: 'npm run -s start:api', name: 'api', env },
-  { command: 'npm run -s start:worker', name: 'worker', env },
+  { command: 'npm run -s start:api:dist', name: 'api', env },
+  { command: 'npm run -s start:worker:dist', name: 'worker', env },
 );
 const { result } = concurrently(commands, { killOthersOn: ['failure'], prefixColors: ['blue', 'green', 'magenta'] });
 result.then(

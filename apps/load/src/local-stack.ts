@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,41 @@ import { createFreshDatabase } from './fresh-database.js';
 import { deleteKeysUnder } from './redis-keys.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ENTRIES = {
+/** Each role's TypeScript entry (run through tsx only for CPU profiles, see `cpuProfDir`). */
+const SOURCES = {
   api: 'apps/api/src/main.ts',
   worker: 'apps/worker/src/main.ts',
   sim: 'packages/twilio-sim/src/main.ts',
 } as const;
-export type Role = keyof typeof ENTRIES;
+export type Role = keyof typeof SOURCES;
+
+/**
+ * How production starts a role: the root package.json's `start:<role>:dist` script,
+ * `[VAR=value …] node <flags> dist/<bundle>`. Read from there so that the stack measures the very
+ * settings `npm start` and the image use.
+ */
+function productionCommand(role: Role): { env: Record<string, string>; flags: string[]; bundle: string } {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const script = scripts[`start:${role}:dist`] ?? '';
+  const words = script.split(/\s+/).filter(Boolean);
+  const settings = words.map((w) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(w));
+  const commandAt = settings.findIndex((s) => !s);
+  const env = Object.fromEntries(settings.slice(0, commandAt).map((s) => [s![1]!, s![2]!]));
+  const [node, ...flags] = words.slice(commandAt);
+  const bundle = flags.pop();
+  if (node !== 'node' || !bundle?.startsWith('dist/')) {
+    throw new Error(`package.json start:${role}:dist should be "[VAR=value …] node [flags] dist/…", not "${script}"`);
+  }
+  return { env, flags, bundle };
+}
+
+/** Builds dist/ when it is missing or older than its sources (a fresh clone, an edit since the last build). */
+function buildIfStale() {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`scripts/build.mjs failed (exit code ${build.status ?? build.signal})`);
+}
 
 export interface LocalStackOptions {
   /** Any database on the server: a fresh one is created beside it and dropped at the end. */
@@ -24,9 +53,13 @@ export interface LocalStackOptions {
   logDir: string;
   /** Settings for every process, over the defaults below (e.g. SENDER_MPS, LOG_LEVEL, WORKER_CONCURRENCY). */
   env?: Record<string, string>;
-  /** Run the API and workers under `node --cpu-prof`, writing profiles here when they exit. */
+  /**
+   * Run the API and workers under `node --cpu-prof`, writing profiles here when they exit. They then run
+   * their TypeScript sources through tsx (with the production flags), so that a profile names our code by
+   * file and package rather than by line of one bundle.
+   */
   cpuProfDir?: string;
-  /** Extra node flags for the API and workers (e.g. heap limits). */
+  /** Extra node flags for the API and workers, after the production ones (so they win). */
   nodeFlags?: string[];
 }
 
@@ -36,6 +69,8 @@ export interface StackProcess {
   child: ChildProcess;
   /** The HTTP port it serves (worker: its metrics port). */
   port: number;
+  /** How it was started (production settings, node flags, entry), for reports. */
+  command: string;
 }
 
 export interface LocalStack {
@@ -92,10 +127,12 @@ async function stopProcess(p: StackProcess, timeoutMs = 25_000): Promise<void> {
 
 /**
  * A whole smsq stack as separate processes (simulator, API, N workers), each started the way
- * `npm run start:*` starts it, on a fresh migrated database and a queue prefix of its own, so it can
- * share Postgres and Redis with anything else.
+ * `npm start` starts it (the bundles in dist/, built first when stale, with the `start:*:dist` flags), on
+ * a fresh migrated database and a queue prefix of its own, so it can share Postgres and Redis with
+ * anything else.
  */
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  if (!opts.cpuProfDir) buildIfStale();
   const tag = randomBytes(4).toString('hex');
   const database = await createFreshDatabase(opts.databaseUrl);
   const databaseUrl = database.url;
@@ -131,19 +168,23 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const processes: StackProcess[] = [];
   let workerCount = 0;
   async function launch(role: Role, name: string, port: number, extraEnv: Record<string, string> = {}) {
+    const production = productionCommand(role);
     // One folder per process: the main thread and tsx's loader thread each write a profile there.
     const profile =
       opts.cpuProfDir && role !== 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`] : [];
-    const flags = role === 'sim' ? [] : [...profile, ...(opts.nodeFlags ?? [])];
-    const child = spawn(process.execPath, [...flags, '--import', 'tsx', ENTRIES[role]], {
+    const extra = role === 'sim' ? [] : [...profile, ...(opts.nodeFlags ?? [])];
+    const entry = opts.cpuProfDir ? ['--import', 'tsx', SOURCES[role]] : [production.bundle];
+    const child = spawn(process.execPath, [...production.flags, ...extra, ...entry], {
       cwd: ROOT,
-      env: { ...process.env, ...env, ...extraEnv },
+      env: { ...process.env, ...production.env, ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = createWriteStream(join(opts.logDir, `${name}.log`));
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
-    const p: StackProcess = { role, name, child, port };
+    const settings = Object.entries(production.env).map(([k, v]) => `${k}=${v} `);
+    const command = `${settings.join('')}node ${child.spawnargs.slice(1).join(' ')}`;
+    const p: StackProcess = { role, name, child, port, command };
     processes.push(p);
     const readyPath = role === 'api' ? '/readyz' : role === 'sim' ? '/_sim/stats' : '/healthz';
     await waitForHttp(`http://127.0.0.1:${port}${readyPath}`, child);
