@@ -27,15 +27,12 @@ export class IntakeStore {
   private readonly sends: Coalescer<SendToEnqueue, void>;
 
   constructor(prisma: PrismaClient, queues: Queues) {
-    this.optOuts = new Coalescer(
-      async (phones) => {
-        const rows = await prisma.$queryRaw<{ phone: string }[]>`
+    this.optOuts = new Coalescer(async (phones) => {
+      const rows = await prisma.$queryRaw<{ phone: string }[]>`
           SELECT phone FROM opt_outs WHERE phone = ANY(${phones}::text[]) AND opted_out`;
-        const out = new Set(rows.map((r) => r.phone));
-        return phones.map((p) => ({ ok: true, value: out.has(p) }));
-      },
-      BATCHING,
-    );
+      const out = new Set(rows.map((r) => r.phone));
+      return phones.map((p) => ({ ok: true, value: out.has(p) }));
+    }, BATCHING);
     this.inserts = new Coalescer(
       (items) =>
         oneCallOrEach(items, async (group) => {
