@@ -5,7 +5,10 @@ import { IntakeStore } from './services/intake-store.js';
 export interface ApiDeps {
   config: Config;
   prisma: PrismaClient;
+  /** The API's own commands (caps, rate limits): auto-pipelined. */
   redis: Redis;
+  /** BullMQ's connection, under `queues`. */
+  queueRedis: Redis;
   queues: Queues;
   intake: IntakeStore;
   close(): Promise<void>;
@@ -15,18 +18,19 @@ export interface ApiDeps {
 export function createApiDeps(config: Config): ApiDeps {
   const prisma = createPrisma(config.databaseUrl);
   const redis = createRedis(config.redisUrl, 'commands');
-  const queueConnection = createRedis(config.redisUrl, 'producer');
-  const queues = createQueues(queueConnection, config.queuePrefix, config.sendMaxAttempts);
+  const queueRedis = createRedis(config.redisUrl, 'producer');
+  const queues = createQueues(queueRedis, config.queuePrefix, config.sendMaxAttempts);
   return {
     config,
     prisma,
     redis,
+    queueRedis,
     queues,
     intake: new IntakeStore(prisma, queues),
     async close() {
       await queues.close();
       redis.disconnect();
-      queueConnection.disconnect();
+      queueRedis.disconnect();
       await prisma.$disconnect();
     },
   };

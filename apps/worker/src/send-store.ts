@@ -16,8 +16,11 @@ const MAX_BATCH = 100;
 /**
  * The send path's three statements (read, claim, record the submission), each shared by the sends in
  * flight at once: one round trip carries the rows of many sends (a round trip costs about the same for 1
- * row or 50, and on a small machine its socket writes are much of a send's CPU). A statement that fails
- * is tried again for each send alone, so one bad row fails only its own send.
+ * row or 50, and on a small machine its socket writes are much of a send's CPU). A read or a submission
+ * whose statement fails is tried again for each send alone, so one bad row fails only its own send. A
+ * claim is not: it is not idempotent (a claim whose statement committed but whose answer was lost would,
+ * tried again, look taken by another run, and its send would be skipped), so a failed claim statement
+ * fails every send in it, and BullMQ retries each.
  */
 export class SendStore {
   private readonly loads: Coalescer<string, Sendable | undefined>;
@@ -28,9 +31,10 @@ export class SendStore {
     this.loads = new Coalescer((ids) => oneCallOrEach(ids, (batch) => loadForSending(prisma, batch)), {
       maxBatch: MAX_BATCH,
     });
-    this.claims = new Coalescer((claims) => oneCallOrEach(claims, (batch) => claimForSending(prisma, batch)), {
-      maxBatch: MAX_BATCH,
-    });
+    this.claims = new Coalescer(
+      async (claims) => (await claimForSending(prisma, claims)).map((value) => ({ ok: true as const, value })),
+      { maxBatch: MAX_BATCH },
+    );
     this.submissions = new Coalescer((subs) => oneCallOrEach(subs, (batch) => recordSubmissions(prisma, batch)), {
       maxBatch: MAX_BATCH,
     });

@@ -11,6 +11,7 @@ export * from './queues.js';
 export * from './message-store.js';
 export * from './ids.js';
 export * from './coalescer.js';
+export * from './within.js';
 export * from './twilio-errors.js';
 export * from './opt-outs.js';
 export * from './preferences.js';

@@ -166,13 +166,21 @@ export async function applyStatusCallbacks(
   direct.forEach((i, k) => {
     if (moved[k]) outcomes[i] = 'applied';
   });
-  for (const [i, c] of callbacks.entries()) {
-    if (outcomes[i] === 'applied') continue;
+  // The rest (repeats, late ones, unknown or SID-only callbacks) are looked up in one query, not one each.
+  const rest = callbacks.flatMap((c, i) => (outcomes[i] === 'applied' ? [] : [i]));
+  if (rest.length === 0) return outcomes;
+  const ids = rest.flatMap((i) => (callbacks[i]!.messageId ? [callbacks[i]!.messageId!] : []));
+  const sids = rest.flatMap((i) => (callbacks[i]!.messageId ? [] : [callbacks[i]!.twilioSid]));
+  const rows = await db.message.findMany({
+    where: { OR: [{ id: { in: ids } }, { twilioSid: { in: sids } }] },
+    select: { id: true, twilioSid: true },
+  });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const bySid = new Map(rows.flatMap((r) => (r.twilioSid ? [[r.twilioSid, r] as const] : [])));
+  for (const i of rest) {
+    const c = callbacks[i]!;
     const status = statuses[i];
-    const row = await db.message.findUnique({
-      where: c.messageId ? { id: c.messageId } : { twilioSid: c.twilioSid },
-      select: { id: true, twilioSid: true },
-    });
+    const row = c.messageId ? byId.get(c.messageId) : bySid.get(c.twilioSid);
     if (!row || !status) {
       logger.warn({ twilioSid: c.twilioSid, twilioStatus: c.twilioStatus }, 'status callback for no known message');
       outcomes[i] = 'unknown';

@@ -42,6 +42,11 @@ export function sendJobOptions(messageId: string, category: CategoryName, delayM
   return { jobId: messageId, priority: CATEGORY_PRIORITY[category], delay: delayMs > 0 ? delayMs : undefined };
 }
 
+/** A message's send job as `addBulk` takes it (see sendJobOptions). */
+export function sendJob(messageId: string, category: CategoryName, delayMs: number) {
+  return { name: 'send', data: { messageId } satisfies SendJob, opts: sendJobOptions(messageId, category, delayMs) };
+}
+
 export const STATUS_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 500 },

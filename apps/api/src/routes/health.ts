@@ -1,28 +1,29 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { PrismaClient } from '@smsq/shared';
+import { within, type PrismaClient } from '@smsq/shared';
 import type { Redis } from 'ioredis';
 
 export interface HealthDeps {
   prisma: PrismaClient;
+  /** The API's own commands (caps, rate limits). */
   redis: Redis;
+  /** Every enqueue goes through the queues' own connection. */
+  queueRedis: Redis;
 }
 
-const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+const CHECK_TIMEOUT_MS = 2000;
+const check = (p: Promise<unknown>) =>
+  within(p, CHECK_TIMEOUT_MS, () => new Error('timeout')).then(
+    () => 'ok',
+    () => 'down',
+  );
 
 export const healthRoutes: FastifyPluginAsync<HealthDeps> = async (app, deps) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
     const [postgres, redis] = await Promise.all([
-      within(deps.prisma.$queryRaw`SELECT 1`, 2000).then(
-        () => 'ok',
-        () => 'down',
-      ),
-      within(deps.redis.ping(), 2000).then(
-        () => 'ok',
-        () => 'down',
-      ),
+      check(deps.prisma.$queryRaw`SELECT 1`),
+      check(Promise.all([deps.redis.ping(), deps.queueRedis.ping()])),
     ]);
     const ready = postgres === 'ok' && redis === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, redis });

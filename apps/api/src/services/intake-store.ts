@@ -1,4 +1,4 @@
-import { Coalescer, oneCallOrEach, sendJobOptions, type PrismaClient, type Queues } from '@smsq/shared';
+import { Coalescer, oneCallOrEach, sendJob, type PrismaClient, type Queues } from '@smsq/shared';
 import type { CategoryName } from '@smsq/shared';
 import { insertMessages, type IdempotencyRow, type MessageRow } from './message-insert.js';
 
@@ -48,13 +48,7 @@ export class IntakeStore {
     this.sends = new Coalescer(
       (items) =>
         oneCallOrEach(items, async (group) => {
-          await queues.send.addBulk(
-            group.map((s) => ({
-              name: 'send',
-              data: { messageId: s.messageId },
-              opts: sendJobOptions(s.messageId, s.category, s.delayMs),
-            })),
-          );
+          await queues.send.addBulk(group.map((s) => sendJob(s.messageId, s.category, s.delayMs)));
           return group.map(() => undefined);
         }),
       BATCHING,

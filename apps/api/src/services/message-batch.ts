@@ -3,7 +3,7 @@ import AjvModule from 'ajv';
 import addFormats from 'ajv-formats';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
-import { sendJobOptions, type CategoryName } from '@smsq/shared';
+import { sendJob, type CategoryName } from '@smsq/shared';
 import { ApiError, schemaViolation } from '../errors.js';
 import { CreateMessageBody } from '../schemas/messages.js';
 import type { BatchItemError, BatchItemResult } from '../schemas/messages-batch.js';
@@ -156,13 +156,7 @@ function record(deps: IntakeDeps, accepted: Accepted[], apiKeyName: string, now:
 async function enqueue(deps: IntakeDeps, accepted: Accepted[]) {
   try {
     await boundedEnqueue(
-      deps.queues.send.addBulk(
-        accepted.map(({ plan }) => ({
-          name: 'send',
-          data: { messageId: plan.id },
-          opts: sendJobOptions(plan.id, plan.category, plan.delayMs),
-        })),
-      ),
+      deps.queues.send.addBulk(accepted.map(({ plan }) => sendJob(plan.id, plan.category, plan.delayMs))),
     );
   } catch (err) {
     const removed = await deps.prisma.message

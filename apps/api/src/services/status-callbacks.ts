@@ -8,6 +8,7 @@ import {
   type PrismaClient,
   type Queues,
   type StatusCallback,
+  within,
 } from '@smsq/shared';
 import { boundedEnqueue } from './bounded-enqueue.js';
 
@@ -26,14 +27,6 @@ export interface StatusCallbackDeps {
 }
 
 export type TakenAs = CallbackOutcome | 'queued';
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Postgres in ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Takes Twilio's status callbacks for the webhook. The API applies them in Postgres itself, the callbacks
@@ -57,7 +50,11 @@ export class StatusCallbacks {
   async take(callback: StatusCallback): Promise<TakenAs> {
     if (!isSenderOverload(callback.errorCode)) {
       try {
-        return await within(this.coalescer.submit(callback), APPLY_TIMEOUT_MS);
+        return await within(
+          this.coalescer.submit(callback),
+          APPLY_TIMEOUT_MS,
+          () => new Error(`no answer from Postgres in ${APPLY_TIMEOUT_MS} ms`),
+        );
       } catch (err) {
         this.deps.logger.warn(
           { twilioSid: callback.twilioSid, error: (err as Error).message },
