@@ -1,5 +1,4 @@
-import { Coalescer, oneCallOrEach, sendJob, type PrismaClient, type Queues } from '@smsq/shared';
-import type { CategoryName } from '@smsq/shared';
+import { Coalescer, oneCallOrEach, sendJob, type CategoryName, type PrismaClient, type Queues } from '@smsq/shared';
 import { insertMessages, type IdempotencyRow, type MessageRow } from './message-insert.js';
 
 /**
