@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createLogger, type Logger } from '@smsq/shared';
+import { AccessLog } from './access-log.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import apiKeyAuth from './plugins/api-key-auth.js';
@@ -45,6 +46,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
+    logController: new AccessLog(),
     bodyLimit: 2 * 1024 * 1024,
     frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

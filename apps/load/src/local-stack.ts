@@ -170,9 +170,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   async function launch(role: Role, name: string, port: number, extraEnv: Record<string, string> = {}) {
     const production = productionCommand(role);
     // One folder per process: the main thread and tsx's loader thread each write a profile there.
-    const profile =
-      opts.cpuProfDir && role !== 'sim' ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`] : [];
-    const extra = role === 'sim' ? [] : [...profile, ...(opts.nodeFlags ?? [])];
+    const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`] : [];
+    const extra = role === 'sim' ? profile : [...profile, ...(opts.nodeFlags ?? [])];
     const entry = opts.cpuProfDir ? ['--import', 'tsx', SOURCES[role]] : [production.bundle];
     const child = spawn(process.execPath, [...production.flags, ...extra, ...entry], {
       cwd: ROOT,

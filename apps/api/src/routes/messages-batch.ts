@@ -33,7 +33,7 @@ export const messageBatchRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (
       );
       req.acceptedCategories = acceptedCategories;
       const accepted = results.filter((r) => 'id' in r).length;
-      req.log.info({ items: results.length, accepted, refused: results.length - accepted }, 'batch accepted');
+      req.logFields = { items: results.length, accepted, refused: results.length - accepted };
       return { results };
     },
   );

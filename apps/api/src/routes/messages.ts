@@ -42,7 +42,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
     },
     async (req, reply) => {
       const { message, replayed } = await acceptMessage(deps, req.body, req.apiKeyName, req.headers['idempotency-key']);
-      req.log.info({ messageId: message.id, category: message.category, replayed }, 'message accepted');
+      req.logFields = { messageId: message.id, category: message.category, replayed };
       if (!replayed) req.acceptedCategories = [message.category];
       return reply.code(replayed ? 200 : 202).send(message);
     },

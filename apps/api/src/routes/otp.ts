@@ -25,7 +25,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps
     async (req, reply) => {
       const accepted = await otp.send(req.body, req.apiKeyName);
       req.acceptedCategories = ['otp'];
-      req.log.info({ otpId: accepted.id, messageId: accepted.messageId, purpose: accepted.purpose }, 'OTP sent');
+      req.logFields = { otpId: accepted.id, messageId: accepted.messageId, purpose: accepted.purpose };
       return reply.code(202).send(accepted);
     },
   );
@@ -42,7 +42,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps
     },
     async (req) => {
       const result = await otp.verify(req.body);
-      req.log.info({ otpId: result.id, status: result.status, valid: result.valid }, 'OTP checked');
+      req.logFields = { otpId: result.id, status: result.status, valid: result.valid };
       return result;
     },
   );
