@@ -400,7 +400,7 @@ describe('OTP end to end, through the workers and the Twilio simulator', () => {
 
     const log = lines.join('');
     expect(log).toContain(id); // the OTP is logged, by id
-    expect(log).toContain('OTP checked');
+    expect(log).toMatch(/"url":"\/v1\/otp\/verify".*"status":"approved","valid":true/); // its access line
     expect(log).not.toContain(code);
     const metrics = (await e2e.api.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/smsq_otp_sends_total 1\b/);

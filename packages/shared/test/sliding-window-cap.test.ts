@@ -27,6 +27,20 @@ describe('SlidingWindowCap', () => {
     expect(results.filter((r) => r.allowed)).toHaveLength(10);
   });
 
+  it('counts hits of different caps made at once (one script call) each against its own limit', async () => {
+    const strict = new SlidingWindowCap(redis, `${prefix}:strict`, 1, 60_000);
+    const loose = new SlidingWindowCap(redis, `${prefix}:loose`, 3, 1_000);
+    const t0 = 2_000_000;
+    const results = await Promise.all([
+      ...Array.from({ length: 4 }, () => strict.hit('+14155550155', t0)),
+      ...Array.from({ length: 4 }, () => loose.hit('+14155550155', t0)),
+      loose.hit('+14155550156', t0),
+    ]);
+    expect(results.map((r) => r.allowed)).toEqual([true, false, false, false, true, true, true, false, true]);
+    expect(results[1]).toEqual({ allowed: false, retryAfterSeconds: 60 });
+    expect(results[7]).toEqual({ allowed: false, retryAfterSeconds: 1 });
+  });
+
   it('gives a counted hit back on release', async () => {
     const cap = new SlidingWindowCap(redis, prefix, 1, 60_000);
     const first = await cap.hit('+14155550177');

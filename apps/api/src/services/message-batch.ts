@@ -22,8 +22,13 @@ const ajv = new AjvModule.default({
 addFormats.default(ajv);
 const validateItem = ajv.compile<CreateMessageBody>(CreateMessageBody);
 
-/** Items planned at once: enough to keep the pool busy, few enough that single requests are not starved. */
-const PLAN_CONCURRENCY = 16;
+/**
+ * Items planned at once. Their round trips (opt-out lookups, cap hits, recipients) are shared (Coalescer,
+ * Prisma's findUnique batching), so a batch pays a few statements per 128 items: with 16 at once a batch of
+ * 500 was 32 rounds of waiting, and the API idled between them (1.8× the floor instead of 2.2×). Not all
+ * 1000 at once: the lookups of single requests that arrive meanwhile join the next round, not the end.
+ */
+const PLAN_CONCURRENCY = 128;
 
 const asItemError = (err: ApiError): BatchItemError => err.toJSON().error;
 
