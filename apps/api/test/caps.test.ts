@@ -47,6 +47,17 @@ describe('RECIPIENT_MAX_PER_HOUR', () => {
     expect(await stack.prisma.message.count()).toBe(before);
   });
 
+  it('gives back the slots of refusals for an opted-out number, even when they come at once', async () => {
+    const to = '+14155550145';
+    await stack.prisma.optOut.create({ data: { phone: to, optedOut: true, reason: 'STOP', source: 'inbound' } });
+    const refused = await Promise.all(Array.from({ length: MAX + 2 }, (_, i) => send({ to, body: `stopped ${i}` })));
+    expect(refused.map((r) => r.statusCode)).toEqual(Array(MAX + 2).fill(422));
+    expect(refused[0]!.json().error).toMatchObject({ code: 'recipient_opted_out', field: 'to' });
+    await stack.prisma.optOut.update({ where: { phone: to }, data: { optedOut: false } });
+    for (let i = 0; i < MAX; i++) expect((await send({ to, body: `back ${i}` })).statusCode).toBe(202);
+    expect((await send({ to, body: 'over' })).statusCode).toBe(429);
+  });
+
   it('counts each number on its own and never holds back an OTP', async () => {
     const to = '+14155550143';
     for (let i = 0; i < MAX; i++) expect((await send({ to, body: `n ${i}` })).statusCode).toBe(202);
@@ -84,7 +95,7 @@ describe('RECIPIENT_MAX_PER_HOUR', () => {
   it('keeps the count in Redis under the queue prefix, so every API process shares it', async () => {
     const keys = await stack.apiDeps.redis.keys(`${stack.config.queuePrefix}:cap:recipient:*`);
     expect(keys.sort()).toEqual(
-      ['+14155550142', '+14155550143', '+14155550144', '+14155550146'].map(
+      ['+14155550142', '+14155550143', '+14155550144', '+14155550145', '+14155550146'].map(
         (n) => `${stack.config.queuePrefix}:cap:recipient:${n}`,
       ),
     );
