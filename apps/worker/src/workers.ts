@@ -4,7 +4,6 @@ import {
   SendRateLimiter,
   createQueues,
   STATUS_QUEUE,
-  watchRetryAfter,
   type Config,
   type Logger,
   type PrismaClient,
@@ -59,7 +58,6 @@ export function startWorkers(deps: WorkerDeps): Workers {
   });
   const signals = new SendSignals();
   const reconciler = startReconciler({ ...deps, queues }, signals);
-  watchRetryAfter(deps.twilio);
   // The SDK loads its Messages resource on first use; load it now, not in the first send after its slot.
   void deps.twilio.messages;
   const processorDeps = { ...deps, limiter, signals };

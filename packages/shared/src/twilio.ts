@@ -1,30 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import twilio from 'twilio';
-import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type { Config } from './config.js';
+import { TwilioHttpClient } from './twilio-http.js';
 
 export type TwilioClient = twilio.Twilio;
 export const { RestException } = twilio;
 export type RestException = InstanceType<typeof twilio.RestException>;
-
-const TWILIO_API = 'https://api.twilio.com';
-
-/**
- * Sends every request to another base URL (the simulator, or a proxy) while keeping the SDK's own
- * request building, auth and error handling: the SDK has no base-URL option for the v2010 API.
- */
-class RedirectingRequestClient extends twilio.RequestClient {
-  constructor(
-    private readonly baseUrl: string,
-    timeoutMs: number,
-  ) {
-    super({ timeout: timeoutMs, keepAlive: true });
-  }
-
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    return super.request<TData>({ ...opts, uri: opts.uri.replace(TWILIO_API, this.baseUrl) });
-  }
-}
 
 export class TwilioNotConfiguredError extends Error {
   constructor() {
@@ -34,9 +15,7 @@ export class TwilioNotConfiguredError extends Error {
 
 export function createTwilioClient(cfg: Config['twilio']): TwilioClient {
   if (!cfg.accountSid || !cfg.authToken) throw new TwilioNotConfiguredError();
-  const httpClient = cfg.apiBaseUrl
-    ? new RedirectingRequestClient(cfg.apiBaseUrl, cfg.timeoutMs)
-    : new twilio.RequestClient({ timeout: cfg.timeoutMs, keepAlive: true });
+  const httpClient = new TwilioHttpClient(cfg.timeoutMs, cfg.apiBaseUrl);
   return twilio(cfg.accountSid, cfg.authToken, { httpClient });
 }
 

@@ -1,12 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { TwilioClient } from '../twilio.js';
 
 interface Probe {
   retryAfterMs?: number;
 }
 
 const probes = new AsyncLocalStorage<Probe>();
-const watched = new WeakSet<object>();
 /** A Retry-After longer than this is taken as this: a message should not sleep for hours on one header. */
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
@@ -18,18 +16,12 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
 }
 
 /**
- * Twilio's RestException drops the response headers, Retry-After among them. An axios response
- * interceptor on the client's own HTTP layer notes it for the call that `withRetryAfter` runs.
+ * Twilio's RestException drops the response headers, Retry-After among them: the HTTP layer
+ * (twilio-http.ts) notes it here for the call that `withRetryAfter` runs.
  */
-export function watchRetryAfter(client: TwilioClient): void {
-  const http = client.httpClient;
-  if (watched.has(http)) return;
-  watched.add(http);
-  http.axios.interceptors.response.use((response) => {
-    const probe = probes.getStore();
-    if (probe && response.status >= 400) probe.retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-    return response;
-  });
+export function noteRetryAfter(value: unknown): void {
+  const probe = probes.getStore();
+  if (probe) probe.retryAfterMs = parseRetryAfter(value);
 }
 
 /** Runs a Twilio call; an error it throws carries `retryAfterMs` when Twilio sent a Retry-After. */
