@@ -71,10 +71,11 @@ const noteCommands = (stack: LocalStack) => {
 /** With --cpu-prof <dir>, each stack's API and workers write V8 CPU profiles under <dir>/<phase>/. */
 const profDir = (phase: string) => (args['cpu-prof'] ? join(args['cpu-prof'], phase) : undefined);
 /**
- * The default 50 sends in flight in all, split over the workers: a worker's Postgres pool is its
- * concurrency + 5, and Postgres allows 100 connections (shared with anything else on the server).
+ * Each worker process as deployed, with the default WORKER_CONCURRENCY (50 sends in flight): "2 workers" is
+ * two of them. Their Postgres pools (concurrency + 5, at most 20 each) stay within Postgres's 100
+ * connections with 4 workers and the API.
  */
-const concurrencyFor = (workers: number) => Math.ceil(50 / workers);
+const WORKER_CONCURRENCY = 50;
 
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n)
@@ -231,7 +232,7 @@ function floorRow(n: number, f: FloorResult, m: Measured): Phase {
 }
 
 async function drain(workers: number): Promise<Phase> {
-  const concurrency = concurrencyFor(workers);
+  const concurrency = WORKER_CONCURRENCY;
   const stack = await startLocalStack({
     databaseUrl,
     redisUrl,
