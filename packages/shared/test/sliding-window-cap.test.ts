@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { SlidingWindowCap } from '../src/index.js';
 
 const redis = new Redis(inject('redisUrl'));
-const prefix = `t${randomBytes(5).toString('hex')}:cap`;
+const prefix = `t${randomBytes(5).toString('hex')}:{cap}`;
 afterAll(() => redis.quit());
 
 describe('SlidingWindowCap', () => {
@@ -39,6 +39,10 @@ describe('SlidingWindowCap', () => {
     expect(results.map((r) => r.allowed)).toEqual([true, false, false, false, true, true, true, false, true]);
     expect(results[1]).toEqual({ allowed: false, retryAfterSeconds: 60 });
     expect(results[7]).toEqual({ allowed: false, retryAfterSeconds: 1 });
+  });
+
+  it('needs a {hash tag} in its key prefix, since its hits are counted together in one script call', () => {
+    expect(() => new SlidingWindowCap(redis, 'smsq:cap:recipient', 1, 1000)).toThrow(/hash tag/);
   });
 
   it('gives a counted hit back on release', async () => {

@@ -110,7 +110,8 @@ export async function acceptBatch(
 
   const limit = pLimit(PLAN_CONCURRENCY);
   const accepted: Accepted[] = [];
-  await Promise.all(
+  // Every item is let finish, so a store failure in one does not leave the others' cap slots counted.
+  const planned = await Promise.allSettled(
     [...valid].map(([index, item]) =>
       limit(async () => {
         try {
@@ -123,6 +124,11 @@ export async function acceptBatch(
       }),
     ),
   );
+  const failed = planned.find((p) => p.status === 'rejected');
+  if (failed) {
+    await Promise.all(accepted.map((a) => a.plan.releaseCaps()));
+    throw failed.reason;
+  }
 
   if (accepted.length > 0) {
     try {

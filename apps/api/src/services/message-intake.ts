@@ -140,7 +140,7 @@ function deferForQuietHours(
 async function countAgainstRecipientCap(deps: IntakeDeps, to: string, now: Date): Promise<() => Promise<void>> {
   const cap = new SlidingWindowCap(
     deps.redis,
-    `${deps.config.queuePrefix}:cap:recipient`,
+    `${deps.config.queuePrefix}:{cap}:recipient`,
     deps.config.recipientMaxPerHour,
     HOUR_MS,
   );

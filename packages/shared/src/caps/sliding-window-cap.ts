@@ -20,16 +20,20 @@ interface WithCapScript {
 }
 
 /**
- * The hits of every cap on one Redis client, made while a call is out, go together in the next call
- * (Coalescer): a batch of 500 messages, or 64 single requests at once, pays one script call instead of one
- * each. The keys of one call must share a Redis Cluster slot: every cap key starts with the queue prefix,
- * whose {hash tag} puts them with the queues.
+ * The hits made while a call is out go together in the next call (Coalescer): a batch of 500 messages, or
+ * 64 single requests at once, pays one script call instead of one each. On a Redis Cluster the keys of one
+ * call must share a slot, so hits are gathered per Redis client and per {hash tag} of their key prefix.
  */
-const hitsByClient = new WeakMap<Redis, Coalescer<Hit, [number, number]>>();
-function hitsOn(redis: Redis): Coalescer<Hit, [number, number]> {
-  let hits = hitsByClient.get(redis);
-  if (!hits) {
+const hitsByClient = new WeakMap<Redis, Map<string, Coalescer<Hit, [number, number]>>>();
+function hitsOn(redis: Redis, hashTag: string): Coalescer<Hit, [number, number]> {
+  let byTag = hitsByClient.get(redis);
+  if (!byTag) {
     redis.defineCommand('smsqSlidingWindowCaps', { lua: script });
+    byTag = new Map();
+    hitsByClient.set(redis, byTag);
+  }
+  let hits = byTag.get(hashTag);
+  if (!hits) {
     const withScript = redis as Redis & WithCapScript;
     hits = new Coalescer(
       async (batch) => {
@@ -39,7 +43,7 @@ function hitsOn(redis: Redis): Coalescer<Hit, [number, number]> {
       },
       { maxBatch: 256, maxInFlight: 2 },
     );
-    hitsByClient.set(redis, hits);
+    byTag.set(hashTag, hits);
   }
   return hits;
 }
@@ -56,18 +60,24 @@ export type CapResult = { allowed: true; release(): Promise<void> } | { allowed:
  * is not counted, so a caller that waits `retryAfterSeconds` gets through.
  */
 export class SlidingWindowCap {
+  private readonly hashTag: string;
+
   constructor(
     private readonly redis: Redis,
-    /** Full key prefix, e.g. `smsq:cap:recipient`. */
+    /** Full key prefix with a {hash tag}, e.g. `smsq:{cap}:recipient`: hits are counted in batches (hitsOn). */
     private readonly keyPrefix: string,
     private readonly max: number,
     private readonly windowMs: number,
-  ) {}
+  ) {
+    const tag = /\{([^}]+)\}/.exec(keyPrefix)?.[1];
+    if (!tag) throw new Error(`SlidingWindowCap: the key prefix "${keyPrefix}" needs a {hash tag}`);
+    this.hashTag = tag;
+  }
 
   async hit(subject: string, now = Date.now()): Promise<CapResult> {
     const member = `${now}-${memberPrefix}-${(memberSeq = (memberSeq + 1) % 1e9)}`;
     const key = `${this.keyPrefix}:${subject}`;
-    const [allowed, waitMs] = await hitsOn(this.redis).submit({
+    const [allowed, waitMs] = await hitsOn(this.redis, this.hashTag).submit({
       key,
       now,
       max: this.max,

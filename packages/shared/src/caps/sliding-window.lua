@@ -1,6 +1,7 @@
 -- Sliding-window counters: for each i, at most max_i hits per window_i ms on KEYS[i], counted atomically so
 -- a cap holds over any number of API processes. Each hit is a sorted-set member scored by its time. The
--- hits of many requests travel in one call; two on one key are counted in the order given.
+-- hits of many requests travel in one call; two on one key are counted in the order given. The keys of one
+-- call share a Redis Cluster slot: their prefix's {hash tag}.
 -- ARGV: for each key, four values: now (ms), max hits, window (ms), member (unique per hit)
 -- Returns, for each key, two values: 1, 0 when the hit was counted, or 0, ms until the oldest hit leaves
 -- the window.
