@@ -7,7 +7,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createLogger, type Logger } from '@smsq/shared';
+import { createLogger, unredactedSibling, type Logger } from '@smsq/shared';
 import { AccessLog } from './access-log.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError } from './errors.js';
@@ -40,13 +40,14 @@ export interface BuildOptions {
 
 /** The whole HTTP API, without a port: tests call it with `inject`, main.ts makes it listen. */
 export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const logger = opts.logger ?? createLogger(deps.config, 'api');
   const app = Fastify({
-    loggerInstance: (opts.logger ?? createLogger(deps.config, 'api')) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    logController: new AccessLog(),
+    logController: new AccessLog(unredactedSibling(logger, 'api')),
     bodyLimit: 2 * 1024 * 1024,
     frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
