@@ -232,13 +232,12 @@ function floorRow(n: number, f: FloorResult, m: Measured): Phase {
 }
 
 async function drain(workers: number): Promise<Phase> {
-  const concurrency = WORKER_CONCURRENCY;
   const stack = await startLocalStack({
     databaseUrl,
     redisUrl,
     workers,
     logDir: join(logDir, `drain-${workers}`),
-    env: { ...env, WORKER_CONCURRENCY: String(concurrency) },
+    env: { ...env, WORKER_CONCURRENCY: String(WORKER_CONCURRENCY) },
     nodeFlags,
     cpuProfDir: profDir(`drain-${workers}`),
   });
@@ -271,7 +270,7 @@ async function drain(workers: number): Promise<Phase> {
     const v = await verifyWhenSettled(stack.simUrl, baseline, accepted, isOwnBody('batch', runId), Date.now() + 10_000);
     const delivered = d.deliveredSeconds;
     return {
-      name: `drain, ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency}, ${fmt(accepted.size)} msgs`,
+      name: `drain, ${workers} worker${workers > 1 ? 's' : ''} × ${WORKER_CONCURRENCY}, ${fmt(accepted.size)} msgs`,
       messages: accepted.size,
       perSecond: delivered ? accepted.size / delivered : 0,
       errors: v.missing + v.duplicated + v.wrongBody + (d.complete ? 0 : 1),

@@ -8,14 +8,16 @@ const TWILIO_API = 'https://api.twilio.com';
 /** Sockets per origin, as the SDK's own agent allows (Twilio also counts concurrent requests per account). */
 const MAX_SOCKETS = 20;
 
-/** Form fields as Twilio takes them: a list is the field repeated (the SDK's `arrayFormat: "repeat"`). */
-function formOf(data: object): string {
-  const form = new URLSearchParams();
+/**
+ * Adds fields to a query or a form as Twilio takes them: a list is the field repeated (the SDK's
+ * `arrayFormat: "repeat"`), null is empty.
+ */
+function appendFields(target: URLSearchParams, data: object): URLSearchParams {
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) form.append(key, v === null ? '' : String(v));
+    for (const v of Array.isArray(value) ? value : [value]) target.append(key, v === null ? '' : String(v));
   }
-  return form.toString();
+  return target;
 }
 
 interface Dispatchers {
@@ -62,9 +64,7 @@ export class TwilioHttpClient extends twilio.RequestClient {
     opts: RequestClient.RequestOptions<TData>,
   ): Promise<{ statusCode: number; body: TData; headers: unknown }> {
     const uri = new URL(this.baseUrl ? opts.uri.replace(TWILIO_API, this.baseUrl) : opts.uri);
-    if (opts.params) {
-      for (const [key, value] of new URLSearchParams(formOf(opts.params))) uri.searchParams.append(key, value);
-    }
+    if (opts.params) appendFields(uri.searchParams, opts.params);
     const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined) };
     if (opts.username && opts.password) {
       headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
@@ -73,7 +73,10 @@ export class TwilioHttpClient extends twilio.RequestClient {
     }
     let body: string | undefined;
     if (opts.data) {
-      body = headers['Content-Type'] === 'application/json' ? JSON.stringify(opts.data) : formOf(opts.data);
+      body =
+        headers['Content-Type'] === 'application/json'
+          ? JSON.stringify(opts.data)
+          : appendFields(new URLSearchParams(), opts.data).toString();
     }
     const { direct, proxied } = await (this.dispatchers ??= dispatchersFor(this.timeoutMs));
     const dispatcher = uri.protocol === 'https:' && proxied ? proxied : direct;
