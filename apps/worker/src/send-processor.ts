@@ -29,6 +29,8 @@ export interface SendDeps {
   logger: Logger;
   limiter: SendRateLimiter;
   signals: SendSignals;
+  /** Settles once the Twilio client is loaded (warmUpTwilioClient): no slot is taken before. */
+  twilioReady: Promise<void>;
 }
 
 export type SendOutcome = 'submitted' | 'adopted' | 'expired' | 'skipped' | 'failed';
@@ -159,6 +161,7 @@ export function createSendProcessor(deps: SendDeps) {
       return parkUntil(slot.at);
     };
 
+    await deps.twilioReady;
     // Started more often than it was tried: it came back from waiting for the limit (or for a 429).
     let slot = await takeSlot(job.attemptsStarted > job.attemptsMade + 1);
     if (!slot.granted) throw await park(slot);

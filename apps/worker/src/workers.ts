@@ -10,6 +10,7 @@ import {
   type SendJob,
   type StatusJob,
   type TwilioClient,
+  warmUpTwilioClient,
 } from '@smsq/shared';
 import type { Redis } from 'ioredis';
 import { fullJitterBackoff } from './backoff.js';
@@ -58,9 +59,11 @@ export function startWorkers(deps: WorkerDeps): Workers {
   });
   const signals = new SendSignals();
   const reconciler = startReconciler({ ...deps, queues }, signals);
-  // The SDK loads its Messages resource on first use; load it now, not in the first send after its slot.
-  void deps.twilio.messages;
-  const processorDeps = { ...deps, limiter, signals };
+  // What the first send would load after its slot was granted is loaded now; sends wait for it.
+  const twilioReady = warmUpTwilioClient(deps.twilio);
+  // A failure shows again in each send that waits for it, as the request's own error would.
+  twilioReady.catch((err: Error) => logger.error({ err: err.message }, 'could not load the Twilio HTTP layer'));
+  const processorDeps = { ...deps, limiter, signals, twilioReady };
   const send = new Worker<SendJob>(SEND_QUEUE, createSendProcessor(processorDeps), {
     ...common,
     concurrency: config.workerConcurrency,

@@ -20,6 +20,15 @@ export function createTwilioClient(cfg: Config['twilio']): TwilioClient {
 }
 
 /**
+ * Loads what the first send would otherwise load after its slot was granted: the SDK's Messages resource
+ * (a getter that requires its modules on first use) and the HTTP layer.
+ */
+export async function warmUpTwilioClient(client: TwilioClient): Promise<void> {
+  void client.messages;
+  if (client.httpClient instanceof TwilioHttpClient) await client.httpClient.warmUp();
+}
+
+/**
  * Checks X-Twilio-Signature over the public URL Twilio called and the decoded form parameters. The URL
  * exactly as given is tried first, with one HMAC: that is what Twilio signs, and the SDK's check begins
  * with the URL without its port and then with it, two URL parses and two HMACs for a URL with a port.
