@@ -5,8 +5,8 @@
 //                                    is created there and dropped at the end)
 import pg from 'pg';
 import { Prisma, createPrisma } from '@smsq/shared';
-import { computeStats, statsQuery } from '../apps/api/src/services/stats.js';
-import type { StatsGroup } from '../apps/api/src/schemas/stats.js';
+import { computeStats, statsQuery } from '../apps/api/src/stats/service.js';
+import type { StatsGroup } from '../apps/api/src/stats/schema.js';
 import { createFreshDatabase } from '../apps/load/src/fresh-database.js';
 
 const ROWS = Number(process.env.STATS_BENCH_ROWS ?? 1_000_000);

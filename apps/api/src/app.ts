@@ -13,20 +13,20 @@ import type { ApiDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import apiKeyAuth from './plugins/api-key-auth.js';
 import apiRateLimit from './plugins/api-rate-limit.js';
-import { dashboard } from './plugins/dashboard.js';
+import { dashboard } from './ops/dashboard.js';
 import errorHandler from './plugins/error-handler.js';
-import metrics from './plugins/metrics.js';
+import metrics from './ops/metrics.js';
 import nulGuard from './plugins/nul-guard.js';
 import openapi from './plugins/openapi.js';
-import { healthRoutes } from './routes/health.js';
-import { messageRoutes } from './routes/messages.js';
-import { recipientRoutes } from './routes/recipients.js';
-import { statsRoutes } from './routes/stats.js';
-import { templateRoutes } from './routes/templates.js';
-import { otpRoutes } from './routes/otp.js';
-import { adminBlockRoutes } from './routes/admin-blocks.js';
-import { messageBatchRoutes } from './routes/messages-batch.js';
-import { webhookRoutes } from './routes/webhooks.js';
+import { healthRoutes } from './ops/health.js';
+import { messageRoutes } from './messages/routes.js';
+import { recipientRoutes } from './recipients/routes.js';
+import { statsRoutes } from './stats/routes.js';
+import { templateRoutes } from './templates/routes.js';
+import { otpRoutes } from './otp/routes.js';
+import { adminBlockRoutes } from './pumping/routes.js';
+import { messageBatchRoutes } from './messages/batch-routes.js';
+import { webhookRoutes } from './twilio-webhooks/routes.js';
 
 /** A malformed or over-long path segment is the caller's mistake: our error shape, not Fastify's. */
 function answerFrameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {

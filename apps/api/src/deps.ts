@@ -1,6 +1,6 @@
 import { createPrisma, createQueues, createRedis, type Config, type PrismaClient, type Queues } from '@smsq/shared';
 import type { Redis } from 'ioredis';
-import { IntakeStore } from './services/intake-store.js';
+import { IntakeStore } from './messages/intake-store.js';
 
 export interface ApiDeps {
   config: Config;

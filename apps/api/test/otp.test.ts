@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtpHasher, generateOtpCode, otpMessageText } from '@smsq/shared';
+import { OtpHasher, generateOtpCode } from '../src/otp/code.js';
+import { otpMessageText } from '../src/otp/message.js';
 import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
 
 const TEXT = /^Your OTP is: (\d{4,10})\n\nThis OTP will expire in (\d+) minutes?\.$/;

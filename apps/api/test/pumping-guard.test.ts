@@ -1,15 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  ConfigError,
-  PrefixWindow,
-  createRedis,
-  destinationPrefix,
-  loadConfig,
-  type PrefixWindowResult,
-} from '@smsq/shared';
+import { ConfigError, createRedis, loadConfig } from '@smsq/shared';
+import { PrefixWindow, type PrefixWindowResult } from '../src/pumping/prefix-window.js';
+import { destinationPrefix } from '../src/pumping/prefix.js';
 import type { Redis } from 'ioredis';
-import { PumpingGuard } from '../src/services/pumping-guard.js';
+import { PumpingGuard } from '../src/pumping/guard.js';
 import { AUTH, startStack, type Stack } from '../../../test/stack.js';
 
 const W = 600_000;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
-import { afterQuietHours } from '../src/services/quiet-hours.js';
+import { afterQuietHours } from '../src/messages/quiet-hours.js';
 
 const HOUR = 3600_000;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger } from '@smsq/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiDeps, type ApiDeps } from '@smsq/api';
-import { StatusCallbacks } from '../src/services/status-callbacks.js';
+import { StatusCallbacks } from '../src/twilio-webhooks/status-callbacks.js';
 import { AUTH, eventually, signedWebhook, startStack, type Stack } from '../../../test/stack.js';
 import { startTcpProxy, viaProxy, type TcpProxy } from '../../../test/tcp-proxy.js';
 

@@ -1,7 +1,6 @@
 import { Worker } from 'bullmq';
 import {
   SEND_QUEUE,
-  SendRateLimiter,
   createQueues,
   STATUS_QUEUE,
   type Config,
@@ -12,13 +11,14 @@ import {
   type TwilioClient,
   warmUpTwilioClient,
 } from '@smsq/shared';
+import { SendRateLimiter } from './send/limiter/send-rate-limiter.js';
 import type { Redis } from 'ioredis';
-import { fullJitterBackoff } from './backoff.js';
-import { startReconciler } from './reconciler.js';
-import { createSendProcessor } from './send-processor.js';
-import { senderKey } from './sender.js';
-import { SendSignals } from './send-signals.js';
-import { createStatusProcessor } from './status-processor.js';
+import { fullJitterBackoff } from './send/backoff.js';
+import { startReconciler } from './reconcile/reconciler.js';
+import { createSendProcessor } from './send/processor.js';
+import { senderKey } from './send/sender.js';
+import { SendSignals } from './send/signals.js';
+import { createStatusProcessor } from './status/processor.js';
 
 export interface WorkerDeps {
   config: Config;

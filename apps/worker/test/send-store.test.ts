@@ -1,6 +1,6 @@
 import { setOptOut } from '@smsq/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SendStore } from '../src/send-store.js';
+import { SendStore } from '../src/send/store.js';
 import { AUTH, startStack, type Stack } from '../../../test/stack.js';
 
 /**

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SendRateLimiter, type SendRateOptions, type SlotRequest } from '@smsq/shared';
+import { SendRateLimiter, type SendRateOptions, type SlotRequest } from '../src/send/limiter/send-rate-limiter.js';
 import { ACCOUNT_SID, AUTH_TOKEN, FROM, startStack, type Stack } from '../../../test/stack.js';
 import { receivedWithTag, spawnSim, spawnWorker, type SimProcess } from './processes.js';
 import { achievedRate, peakInWindow } from './rate-windows.js';

@@ -1,4 +1,3 @@
-import type { CategoryName } from './categories.js';
 import type { Logger } from './logger.js';
 import type { PrismaClient } from './prisma.js';
 import { fromTwilioStatus, type MessageStatusName } from './statuses.js';
@@ -54,7 +53,7 @@ SELECT ord FROM upd`;
  * lock their rows in the same order and cannot deadlock each other. `statement` answers one result per
  * item of its round, in its order; the answer is one per item of `items`.
  */
-async function inRounds<T, R>(
+export async function inRounds<T, R>(
   items: readonly T[],
   messageIdOf: (item: T) => string,
   statement: (round: T[]) => Promise<R[]>,
@@ -82,7 +81,7 @@ async function inRounds<T, R>(
 }
 
 /** Which rows of a multi-row statement (by their 1-based `ord` in its input) came back. */
-function returned(count: number, ords: { ord: bigint }[]): boolean[] {
+export function returned(count: number, ords: { ord: bigint }[]): boolean[] {
   const back = new Array<boolean>(count).fill(false);
   for (const { ord } of ords) back[Number(ord) - 1] = true;
   return back;
@@ -200,106 +199,4 @@ export async function applyStatusCallbacks(
     }
   }
   return outcomes;
-}
-
-/** What a send needs of its message, and whether the recipient has opted out (STOP) since it was accepted. */
-export interface Sendable {
-  id: string;
-  status: MessageStatusName;
-  to: string;
-  from: string | null;
-  body: string | null;
-  category: CategoryName;
-  segments: number;
-  attempts: number;
-  createdAt: Date;
-  expiresAt: Date;
-  optedOut: boolean;
-}
-
-/** Messages to send, each with its recipient's opt-out, in one statement; undefined for an id not found. */
-export async function loadForSending(
-  db: PrismaClient,
-  messageIds: readonly string[],
-): Promise<(Sendable | undefined)[]> {
-  const rows = await db.$queryRaw<Sendable[]>`
-    SELECT m.id, m.status, m."to", m."from", m.body, m.category, m.segments, m.attempts,
-      m.created_at AS "createdAt", m.expires_at AS "expiresAt",
-      EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m."to" AND o.opted_out) AS "optedOut"
-    FROM messages m WHERE m.id = ANY(${messageIds as string[]}::uuid[])`;
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return messageIds.map((id) => byId.get(id));
-}
-
-export interface Claim {
-  messageId: string;
-  /** The attempts the caller saw when it read the message. */
-  seenAttempts: number;
-}
-
-/**
- * Claims messages for one send attempt each: `queued`/`sending` → `sending` with attempts + 1, only if
- * attempts still equals what the caller saw. Two workers running the same job (BullMQ is at least once)
- * cannot both win the same attempt. Answers, per claim, the new attempt number, or undefined when it lost.
- */
-export async function claimForSending(db: PrismaClient, claims: readonly Claim[]): Promise<(number | undefined)[]> {
-  return inRounds(
-    claims,
-    (c) => c.messageId,
-    async (round) => {
-      const rows = await db.$queryRaw<{ ord: bigint; attempts: number }[]>`
-        WITH input AS (
-          SELECT * FROM unnest(${round.map((c) => c.messageId)}::uuid[], ${round.map((c) => c.seenAttempts)}::int[])
-            WITH ORDINALITY AS u(id, seen, ord)
-        ), upd AS (
-          UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, updated_at = now()
-          FROM input i
-          WHERE m.id = i.id AND m.status IN ('queued','sending') AND m.attempts = i.seen
-          RETURNING m.id, m.attempts, i.ord
-        ), ev AS (
-          INSERT INTO message_events (message_id, status, source) SELECT id, 'sending', 'worker' FROM upd
-        )
-        SELECT ord, attempts FROM upd`;
-      const won = new Map(rows.map((r) => [Number(r.ord), r.attempts]));
-      return round.map((_, k) => won.get(k + 1));
-    },
-  );
-}
-
-export interface Submission {
-  messageId: string;
-  twilioSid: string;
-  from: string | null;
-  segments: number | undefined;
-}
-
-/**
- * Records Twilio's acceptance of messages: the SID always (a callback may already have moved the status
- * on), the move to submitted (and its event) only from queued/sending, and an OTP's body (the code) is
- * dropped. Every final status sorts after submitted.
- */
-export async function recordSubmissions(db: PrismaClient, subs: readonly Submission[]): Promise<void[]> {
-  return inRounds(
-    subs,
-    (s) => s.messageId,
-    async (round) => {
-      await db.$executeRaw`
-        WITH input AS (
-          SELECT * FROM unnest(${round.map((s) => s.messageId)}::uuid[], ${round.map((s) => s.twilioSid)}::text[],
-                               ${round.map((s) => s.from)}::text[], ${round.map((s) => s.segments ?? null)}::int[])
-            AS u(id, twilio_sid, "from", segments)
-        ), old AS (
-          SELECT m.id, m.status FROM messages m JOIN input i ON m.id = i.id ORDER BY m.id FOR UPDATE OF m
-        ), upd AS (
-          UPDATE messages m SET twilio_sid = i.twilio_sid, "from" = COALESCE(i."from", m."from"),
-            segments = COALESCE(i.segments, m.segments), updated_at = now(),
-            body = CASE WHEN m.category = 'otp' THEN NULL ELSE m.body END,
-            status = CASE WHEN old.status < 'submitted' THEN 'submitted'::"MessageStatus" ELSE m.status END
-          FROM input i JOIN old ON old.id = i.id WHERE m.id = i.id
-          RETURNING m.id, old.status < 'submitted' AS moved
-        )
-        INSERT INTO message_events (message_id, status, source) SELECT id, 'submitted', 'worker' FROM upd WHERE moved`;
-      return round.map(() => undefined);
-    },
-  );
 }

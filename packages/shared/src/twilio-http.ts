@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type { Dispatcher } from 'undici';
-import { noteRetryAfter } from './rate-limit/retry-after.js';
+import { noteRetryAfter } from './retry-after.js';
 
 const TWILIO_API = 'https://api.twilio.com';
 /** Sockets per origin, as the SDK's own agent allows (Twilio also counts concurrent requests per account). */

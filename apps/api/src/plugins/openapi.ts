@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ErrorResponse } from '../schemas/common.js';
+import { ErrorResponse } from '../common-schema.js';
 
 const BEARER = 'bearerAuth';
 const TWILIO_SIGNATURE = 'twilioSignature';

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { Coalescer } from '@smsq/shared';
+
+const script = readFileSync(new URL('./sliding-window.lua', import.meta.url), 'utf8');
+
+/** One hit as the script takes it. */
+interface Hit {
+  key: string;
+  now: number;
+  max: number;
+  windowMs: number;
+  member: string;
+}
+
+/** Loaded once per Redis client and then called by SHA (EVALSHA): the script is not resent per call. */
+interface WithCapScript {
+  smsqSlidingWindowCaps(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+}
+
+/**
+ * The hits made while a call is out go together in the next call (Coalescer): a batch of 500 messages, or
+ * 64 single requests at once, pays one script call instead of one each. On a Redis Cluster the keys of one
+ * call must share a slot, so hits are gathered per Redis client and per {hash tag} of their key prefix.
+ */
+const hitsByClient = new WeakMap<Redis, Map<string, Coalescer<Hit, [number, number]>>>();
+function hitsOn(redis: Redis, hashTag: string): Coalescer<Hit, [number, number]> {
+  let byTag = hitsByClient.get(redis);
+  if (!byTag) {
+    redis.defineCommand('smsqSlidingWindowCaps', { lua: script });
+    byTag = new Map();
+    hitsByClient.set(redis, byTag);
+  }
+  let hits = byTag.get(hashTag);
+  if (!hits) {
+    const withScript = redis as Redis & WithCapScript;
+    hits = new Coalescer(
+      async (batch) => {
+        const args = batch.flatMap((h) => [h.now, h.max, h.windowMs, h.member]);
+        const flat = await withScript.smsqSlidingWindowCaps(batch.length, ...batch.map((h) => h.key), ...args);
+        return batch.map((_, i) => ({ ok: true as const, value: [flat[2 * i]!, flat[2 * i + 1]!] }));
+      },
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+    byTag.set(hashTag, hits);
+  }
+  return hits;
+}
+
+/** Members only need to be unique per key and millisecond: a per-process prefix and a counter. */
+const memberPrefix = randomBytes(6).toString('hex');
+let memberSeq = 0;
+
+/** A counted hit can be given back (`release`) when what it was counted for did not happen after all. */
+export type CapResult = { allowed: true; release(): Promise<void> } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * "At most `max` per rolling `windowMs`" per subject (a phone number, an API key), in Redis. A refused hit
+ * is not counted, so a caller that waits `retryAfterSeconds` gets through.
+ */
+export class SlidingWindowCap {
+  private readonly hashTag: string;
+
+  constructor(
+    private readonly redis: Redis,
+    /** Full key prefix with a {hash tag}, e.g. `smsq:{cap}:recipient`: hits are counted in batches (hitsOn). */
+    private readonly keyPrefix: string,
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {
+    const tag = /\{([^}]+)\}/.exec(keyPrefix)?.[1];
+    if (!tag) throw new Error(`SlidingWindowCap: the key prefix "${keyPrefix}" needs a {hash tag}`);
+    this.hashTag = tag;
+  }
+
+  async hit(subject: string, now = Date.now()): Promise<CapResult> {
+    const member = `${now}-${memberPrefix}-${(memberSeq = (memberSeq + 1) % 1e9)}`;
+    const key = `${this.keyPrefix}:${subject}`;
+    const [allowed, waitMs] = await hitsOn(this.redis, this.hashTag).submit({
+      key,
+      now,
+      max: this.max,
+      windowMs: this.windowMs,
+      member,
+    });
+    if (allowed !== 1) return { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) };
+    return {
+      allowed: true,
+      release: async () => {
+        await this.redis.zrem(key, member);
+      },
+    };
+  }
+}

@@ -1,2 +1,0 @@
-export * from './code.js';
-export * from './message.js';

@@ -1,2 +1,0 @@
-export * from './send-rate-limiter.js';
-export * from './retry-after.js';
