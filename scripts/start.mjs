@@ -3,6 +3,7 @@
 // missing or older than the sources) with the node flags of its `start:*:dist` script. One process group;
 // Ctrl-C or SIGTERM stops all of it.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import concurrently from 'concurrently';
 import { buildIfStale } from './build.mjs';
 
@@ -16,6 +17,11 @@ if (!env.TWILIO_ACCOUNT_SID || !env.TWILIO_AUTH_TOKEN) {
   env.TWILIO_PHONE_NUMBER ??= '+15005550006';
   commands.push({ command: 'npm run -s start:sim:dist', name: 'sim', env });
   console.log(`No Twilio credentials: sending through the simulator on :${simPort}.`);
+}
+if (!env.OTP_SECRET && env.NODE_ENV !== 'production') {
+  // The worker opens the OTP texts the API sealed: both need the same secret, so this run draws one.
+  env.OTP_SECRET = randomBytes(32).toString('hex');
+  console.log('No OTP_SECRET: using one drawn for this run (codes sent before a restart will not verify).');
 }
 if (!env.API_KEYS)
   console.warn('API_KEYS is not set: every /v1 request will be refused (set e.g. API_KEYS=local:secret).');

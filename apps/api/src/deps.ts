@@ -1,4 +1,12 @@
-import { createPrisma, createQueues, createRedis, type Config, type PrismaClient, type Queues } from '@smsq/shared';
+import {
+  MessageSealer,
+  createPrisma,
+  createQueues,
+  createRedis,
+  type Config,
+  type PrismaClient,
+  type Queues,
+} from '@smsq/shared';
 import type { Redis } from 'ioredis';
 import { IntakeStore } from './messages/intake-store.js';
 
@@ -11,6 +19,8 @@ export interface ApiDeps {
   queueRedis: Redis;
   queues: Queues;
   intake: IntakeStore;
+  /** Seals an OTP's text with its code while it waits to be sent (the worker opens it). */
+  sealer: MessageSealer;
   close(): Promise<void>;
 }
 
@@ -27,6 +37,7 @@ export function createApiDeps(config: Config): ApiDeps {
     queueRedis,
     queues,
     intake: new IntakeStore(prisma, queues),
+    sealer: new MessageSealer(config.otpSecret),
     async close() {
       await queues.close();
       redis.disconnect();

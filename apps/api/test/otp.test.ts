@@ -19,10 +19,15 @@ const sendOtp = (payload: unknown, s: Stack = stack) =>
 const verify = (payload: unknown, s: Stack = stack) =>
   s.api.inject({ method: 'POST', url: '/v1/otp/verify', headers: AUTH, payload: payload as object });
 
+/** The text of an OTP's queued SMS, opened as the worker opens it (it is stored sealed only). */
+async function textOf(messageId: string, s: Stack = stack): Promise<string> {
+  const m = await s.prisma.message.findUniqueOrThrow({ where: { id: messageId } });
+  return s.apiDeps.sealer.open(m.id, m.sealedBody!);
+}
+
 /** The code inside an OTP's queued SMS. */
 async function codeOf(messageId: string): Promise<string> {
-  const m = await stack.prisma.message.findUniqueOrThrow({ where: { id: messageId } });
-  return TEXT.exec(m.body ?? '')![1]!;
+  return TEXT.exec(await textOf(messageId))![1]!;
 }
 
 let numberSeq = 0;
@@ -79,7 +84,10 @@ describe('POST /v1/otp', () => {
     expect(body).toMatchObject({ status: 'pending', to, purpose: 'password_reset', attemptsRemaining: 5 });
 
     const m = await stack.prisma.message.findUniqueOrThrow({ where: { id: body.messageId } });
-    const [, code, minutes] = TEXT.exec(m.body!)!;
+    const [, code, minutes] = TEXT.exec(await textOf(m.id))!;
+    // Stored masked; the text with the code only sealed.
+    expect(m.body).toBe('Your OTP is: ••••••\n\nThis OTP will expire in 10 minutes.');
+    expect(m.sealedBody).not.toContain(code);
     expect(code).toHaveLength(6);
     expect(minutes).toBe('10');
     expect(m).toMatchObject({ category: 'otp', to, status: 'queued', apiKey: 'tests' });
@@ -103,7 +111,7 @@ describe('POST /v1/otp', () => {
     const res = await sendOtp({ to: freshNumber(), purpose: 'login', codeLength: 10, ttlSeconds: 90 });
     expect(res.statusCode).toBe(202);
     const m = await stack.prisma.message.findUniqueOrThrow({ where: { id: res.json().messageId } });
-    expect(m.body).toMatch(/^Your OTP is: \d{10}\n\nThis OTP will expire in 1 minute\.$/);
+    expect(await textOf(m.id)).toMatch(/^Your OTP is: \d{10}\n\nThis OTP will expire in 1 minute\.$/);
     expect(new Date(res.json().expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(90_000);
     expect(m.expiresAt.getTime() - m.createdAt.getTime()).toBeLessThanOrEqual(90_000);
     const four = await sendOtp({ to: freshNumber(), purpose: 'login', codeLength: 4 });
@@ -136,7 +144,7 @@ describe('POST /v1/otp', () => {
     ]);
     const old = await stack.prisma.message.findUniqueOrThrow({ where: { id: first.messageId } });
     expect(old.status).toBe('canceled');
-    expect(old.body).toBeNull(); // the code leaves Postgres with the canceled SMS
+    expect(old.sealedBody).toBeNull(); // the code leaves Postgres with the canceled SMS
     expect(await stack.apiDeps.queues.send.getJob(first.messageId)).toBeUndefined();
     const res = await verify({ id: first.id, code: oldCode });
     expect(res.json()).toEqual({ id: first.id, status: 'canceled', valid: false, attemptsRemaining: 5 });

@@ -1,5 +1,6 @@
 import { Worker } from 'bullmq';
 import {
+  MessageSealer,
   SEND_QUEUE,
   createQueues,
   STATUS_QUEUE,
@@ -63,7 +64,7 @@ export function startWorkers(deps: WorkerDeps): Workers {
   const twilioReady = warmUpTwilioClient(deps.twilio);
   // A failure shows again in each send that waits for it, as the request's own error would.
   twilioReady.catch((err: Error) => logger.error({ err: err.message }, 'could not load the Twilio HTTP layer'));
-  const processorDeps = { ...deps, limiter, signals, twilioReady };
+  const processorDeps = { ...deps, limiter, signals, twilioReady, sealer: new MessageSealer(config.otpSecret) };
   const send = new Worker<SendJob>(SEND_QUEUE, createSendProcessor(processorDeps), {
     ...common,
     concurrency: config.workerConcurrency,

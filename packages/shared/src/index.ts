@@ -17,3 +17,5 @@ export * from './opt-outs.js';
 export * from './preferences.js';
 export * from './retry-after.js';
 export * from './templates/index.js';
+export * from './otp/seal.js';
+export * from './lua.js';

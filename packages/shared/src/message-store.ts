@@ -30,7 +30,9 @@ WITH input AS (
     error_code = COALESCE(i.error_code, m.error_code),
     error_message = COALESCE(i.error_message, m.error_message),
     twilio_sid = COALESCE(m.twilio_sid, i.twilio_sid),
-    body = CASE WHEN m.category = 'otp' AND i.to_status NOT IN ('queued','sending') THEN NULL ELSE m.body END,
+    body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL AND i.to_status NOT IN ('queued','sending')
+           THEN NULL ELSE m.body END,
+    sealed_body = CASE WHEN i.to_status NOT IN ('queued','sending') THEN NULL ELSE m.sealed_body END,
     sent_at = CASE WHEN i.to_status IN ('sent','delivered','undelivered') THEN COALESCE(m.sent_at, now()) ELSE m.sent_at END,
     delivered_at = CASE WHEN i.to_status = 'delivered' THEN now() ELSE m.delivered_at END
   FROM input i
@@ -93,8 +95,9 @@ export function returned(count: number, ords: { ord: bigint }[]): boolean[] {
  * changes. A repeated or late update matches no row and so adds no event. Answers, per advance, whether it
  * moved. The advances of one message (a `sent` and a `delivered` that came together) are applied in the
  * order given, each recording its own event if it moves (inRounds).
- * An OTP's body holds the code: it is cleared once the message is past sending (Twilio has it, or it
- * ended), and is only ever needed before that (to send it, or to find a lost attempt at Twilio).
+ * An OTP's sealed text (with the code) is only ever needed before the message is past sending (to send
+ * it, or to find a lost attempt at Twilio), and is cleared then; so is the body of an `otp` message a
+ * caller sent with its own text, which may hold a code in clear.
  */
 export async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
   return inRounds(

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { Coalescer } from '@smsq/shared';
+import { Coalescer, defineLuaCommands, luaScript } from '@smsq/shared';
 
-const script = readFileSync(new URL('./sliding-window.lua', import.meta.url), 'utf8');
+const SCRIPTS = { smsqSlidingWindowCaps: luaScript(import.meta.url, 'sliding-window.lua') };
 
 /** One hit as the script takes it. */
 interface Hit {
@@ -28,7 +27,7 @@ const hitsByClient = new WeakMap<Redis, Map<string, Coalescer<Hit, [number, numb
 function hitsOn(redis: Redis, hashTag: string): Coalescer<Hit, [number, number]> {
   let byTag = hitsByClient.get(redis);
   if (!byTag) {
-    redis.defineCommand('smsqSlidingWindowCaps', { lua: script });
+    defineLuaCommands(redis, SCRIPTS);
     byTag = new Map();
     hitsByClient.set(redis, byTag);
   }

@@ -10,6 +10,7 @@ const COLUMNS: readonly [keyof Row, string, string][] = [
   ['country', 'country', 'text'],
   ['userId', 'user_id', 'text'],
   ['body', 'body', 'text'],
+  ['sealedBody', 'sealed_body', 'text'],
   ['category', 'category', '"Category"'],
   ['template', 'template', 'text'],
   ['segments', 'segments', 'int'],

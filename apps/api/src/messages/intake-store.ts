@@ -13,17 +13,22 @@ export interface SendToEnqueue {
   delayMs: number;
 }
 
+interface InsertGroup {
+  rows: MessageRow[];
+  keys: IdempotencyRow[];
+}
+
 /**
- * The intake's round trips to Postgres and Redis, shared by every request in flight: the single-message
- * route's opt-out lookups, inserts and enqueues travel together when requests overlap (group commit),
- * so a busy API pays one statement or one Redis call for many messages instead of one each. A request
- * still gets its own answer: an insert that fails in a group is retried alone, so a duplicate
- * Idempotency-Key fails only its own request.
+ * The intake's round trips to Postgres and Redis, shared by every request in flight: opt-out lookups,
+ * inserts and enqueues travel together when requests overlap (group commit), so a busy API pays one
+ * statement or one Redis call for many messages instead of one each. A request's messages (one, or a
+ * batch's) stay one unit: they go into one statement and one `addBulk`, all or none, and a unit that fails
+ * in a group is tried again alone, so a duplicate Idempotency-Key fails only its own request.
  */
 export class IntakeStore {
   private readonly optOuts: Coalescer<string, boolean>;
-  private readonly inserts: Coalescer<{ row: MessageRow; key: IdempotencyRow | undefined }, void>;
-  private readonly sends: Coalescer<SendToEnqueue, void>;
+  private readonly inserts: Coalescer<InsertGroup, void>;
+  private readonly sends: Coalescer<SendToEnqueue[], void>;
 
   constructor(prisma: PrismaClient, queues: Queues) {
     this.optOuts = new Coalescer(async (phones) => {
@@ -33,22 +38,23 @@ export class IntakeStore {
       return phones.map((p) => ({ ok: true, value: out.has(p) }));
     }, BATCHING);
     this.inserts = new Coalescer(
-      (items) =>
-        oneCallOrEach(items, async (group) => {
+      (groups) =>
+        oneCallOrEach(groups, async (together) => {
           await insertMessages(
             prisma,
-            group.map((g) => g.row),
-            group.flatMap((g) => (g.key ? [g.key] : [])),
+            together.flatMap((g) => g.rows),
+            together.flatMap((g) => g.keys),
           );
-          return group.map(() => undefined);
+          return together.map(() => undefined);
         }),
       BATCHING,
     );
     this.sends = new Coalescer(
-      (items) =>
-        oneCallOrEach(items, async (group) => {
-          await queues.send.addBulk(group.map((s) => sendJob(s.messageId, s.category, s.delayMs)));
-          return group.map(() => undefined);
+      (groups) =>
+        oneCallOrEach(groups, async (together) => {
+          // The message id is the job id: a group tried again after an add that landed adds nothing twice.
+          await queues.send.addBulk(together.flat().map((s) => sendJob(s.messageId, s.category, s.delayMs)));
+          return together.map(() => undefined);
         }),
       BATCHING,
     );
@@ -58,12 +64,13 @@ export class IntakeStore {
     return this.optOuts.submit(phone);
   }
 
-  /** The message with its `queued` event (and its Idempotency-Key), committed before this resolves. */
-  insert(row: MessageRow, key?: IdempotencyRow): Promise<void> {
-    return this.inserts.submit({ row, key });
+  /** The messages with their `queued` events (and Idempotency-Keys), committed together before this resolves. */
+  insert(rows: MessageRow[], keys: IdempotencyRow[]): Promise<void> {
+    return this.inserts.submit({ rows, keys });
   }
 
-  enqueue(send: SendToEnqueue): Promise<void> {
-    return this.sends.submit(send);
+  /** The messages' send jobs, added together (BullMQ's addBulk is one MULTI). */
+  enqueue(sends: SendToEnqueue[]): Promise<void> {
+    return this.sends.submit(sends);
   }
 }

@@ -41,7 +41,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
       },
     },
     async (req, reply) => {
-      const { message, replayed } = await acceptMessage(deps, req.body, req.apiKeyName, req.headers['idempotency-key']);
+      const key = req.headers['idempotency-key'];
+      const item = key === undefined ? { req: req.body } : { req: req.body, idempotencyKey: key };
+      const { message, replayed } = await acceptMessage(deps, item, req.apiKeyName);
       req.logFields = { messageId: message.id, category: message.category, replayed };
       if (!replayed) req.acceptedCategories = [message.category];
       return reply.code(replayed ? 200 : 202).send(message);

@@ -5,8 +5,8 @@ import { PumpingGuard, type PumpingGuardDeps } from '../pumping/guard.js';
 /**
  * Every SMS that carries a code — from POST /v1/otp, or an `otp` message sent directly — passes here:
  * at most OTP_MAX_SENDS per number per OTP_SEND_WINDOW_SECONDS, then the SMS-pumping guard. One gate, so
- * neither path is a way around the other's limits. Returns the release of the cap slot, for a request
- * that fails after this point.
+ * neither path is a way around the other's limits. Returns the release of both counts (the cap slot and
+ * the guard's), for a request that fails after this point.
  */
 export async function admitOtpSend(deps: PumpingGuardDeps, e164: string, now: Date): Promise<() => Promise<void>> {
   const { config } = deps;
@@ -26,11 +26,14 @@ export async function admitOtpSend(deps: PumpingGuardDeps, e164: string, now: Da
       { 'retry-after': String(hit.retryAfterSeconds) },
     );
   }
+  let uncount: () => Promise<void>;
   try {
-    await new PumpingGuard(deps).admit(e164, now);
+    uncount = await new PumpingGuard(deps).admit(e164, now);
   } catch (err) {
     await hit.release(); // a code the guard refused was not sent: it does not use up the number's budget
     throw err;
   }
-  return hit.release;
+  return async () => {
+    await Promise.all([hit.release(), uncount()]);
+  };
 }

@@ -1,6 +1,6 @@
 import { advanceStatus, newMessageId, parsePhone, type Prisma } from '@smsq/shared';
 import { generateOtpCode, type OtpHasher } from './code.js';
-import { otpMessageText } from './message.js';
+import { maskCode, otpMessageText } from './message.js';
 import { ApiError, notFound } from '../errors.js';
 import type { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from './schema.js';
 import { acceptMessage, type IntakeDeps } from '../messages/intake.js';
@@ -25,7 +25,7 @@ const verdict = (otp: Pick<OtpRow, 'id' | 'status' | 'attempts' | 'maxAttempts'>
 });
 
 /**
- * One-time codes (DESIGN §4 OTP): sent as an `otp` message through the normal pipeline, so destination
+ * One-time codes (docs/design.md, OTP rules): sent as an `otp` message through the normal pipeline, so destination
  * policy, recipients, priority and TTL apply as to any message; stored only as a keyed hash; checked with
  * one conditional UPDATE, so concurrent checks can neither exceed the attempts nor approve twice.
  */
@@ -45,11 +45,15 @@ export class OtpService {
     const { message } = await acceptMessage(
       this.deps,
       {
-        ...(req.userId === undefined ? {} : { userId: req.userId }),
-        ...(req.to === undefined ? {} : { to: req.to }),
-        body: otpMessageText(code, ttlSeconds),
-        category: 'otp',
-        ttlSeconds,
+        req: {
+          ...(req.userId === undefined ? {} : { userId: req.userId }),
+          ...(req.to === undefined ? {} : { to: req.to }),
+          // Stored and shown masked; the text with the code is kept only sealed, for the worker to send.
+          body: otpMessageText(maskCode(code), ttlSeconds),
+          category: 'otp',
+          ttlSeconds,
+        },
+        secretBody: otpMessageText(code, ttlSeconds),
       },
       apiKeyName,
     );

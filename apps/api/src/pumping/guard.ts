@@ -50,10 +50,12 @@ export class PumpingGuard {
 
   /**
    * Lets one OTP send to `e164` through and counts it, or throws PumpingRefusal when its range is
-   * blocked (or becomes blocked by this very send).
+   * blocked (or becomes blocked by this very send). Answers the give-back of the count, for a request
+   * that fails after this point: a caller retrying through a Redis or Postgres blip must not use up its
+   * range's budget without one SMS sent.
    */
-  async admit(e164: string, now = new Date()): Promise<void> {
-    if (!this.settings.enabled) return;
+  async admit(e164: string, now = new Date()): Promise<() => Promise<void>> {
+    if (!this.settings.enabled) return async () => undefined;
     const watched = destinationPrefix(e164, this.settings.prefixDigits);
     let result = await this.window.check(e164, watched, this.settings.blockMs, now.getTime());
     if (result.kind === 'fresh') {
@@ -65,6 +67,10 @@ export class PumpingGuard {
       const block = await this.record(watched, result.observed, result.baseline, now);
       throw new PumpingRefusal(watched, true, block.blockedUntil.getTime() - now.getTime());
     }
+    const window = result.kind === 'counted' ? result.window : undefined;
+    return async () => {
+      if (window !== undefined) await this.window.uncount(watched, window);
+    };
   }
 
   /** Writes the block that just tripped; each block of the prefix in the last 24 h doubles the next one. */

@@ -10,7 +10,7 @@
 --   {'fresh'}                     no start marker: Redis lost the guard's state (or this is its first
 --                                 send); the caller restores blocks from Postgres and asks again
 --   {'tripped', observed, baseline}  this send made the prefix abnormal: it is now blocked, not counted
---   {'counted', observed, baseline}
+--   {'counted', observed, baseline, window}  counted in window number `window`
 local now = tonumber(ARGV[1])
 local width = tonumber(ARGV[2])
 local span = tonumber(ARGV[3])
@@ -69,4 +69,4 @@ if redis.call('HLEN', KEYS[2]) > span + 2 then
     if tonumber(w) < cur - span - 1 then redis.call('HDEL', KEYS[2], w) end
   end
 end
-return {'counted', tostring(observed), tostring(baseline)}
+return {'counted', tostring(observed), tostring(baseline), tostring(cur)}

@@ -1,8 +1,15 @@
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { defineLuaCommands, luaScript } from '@smsq/shared';
 import { allPrefixes } from './prefix.js';
 
-const script = readFileSync(new URL('./prefix-window.lua', import.meta.url), 'utf8');
+const SCRIPTS = {
+  smsqPumpingCheck: luaScript(import.meta.url, 'prefix-window.lua'),
+  smsqPumpingUncount: luaScript(import.meta.url, 'uncount.lua'),
+};
+interface PumpingCommands {
+  smsqPumpingCheck(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
+  smsqPumpingUncount(numKeys: number, ...keysThenArgs: (string | number)[]): Promise<number>;
+}
 
 export interface PrefixWindowSettings {
   windowMs: number;
@@ -16,7 +23,7 @@ export type PrefixWindowResult =
   | { kind: 'blocked'; prefix: string; retryAfterMs: number; holder: string }
   | { kind: 'fresh' }
   | { kind: 'tripped'; observed: number; baseline: number }
-  | { kind: 'counted'; observed: number; baseline: number };
+  | { kind: 'counted'; observed: number; baseline: number; window: number };
 
 /**
  * The Redis side of the SMS-pumping guard: OTP sends counted per destination prefix in time windows, the
@@ -24,13 +31,17 @@ export type PrefixWindowResult =
  * key carries the `{pump}` hash tag, so one script sees them all on a Redis Cluster too.
  */
 export class PrefixWindow {
+  private readonly redis: Redis & PumpingCommands;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     /** e.g. `smsq`; keys are `smsq:{pump}:…`. */
     queuePrefix: string,
     private readonly settings: PrefixWindowSettings,
   ) {
     this.base = `${queuePrefix}:{pump}`;
+    defineLuaCommands(redis, SCRIPTS);
+    this.redis = redis as Redis & PumpingCommands;
   }
 
   private readonly base: string;
@@ -47,11 +58,10 @@ export class PrefixWindow {
   async check(e164: string, watchedPrefix: string, blockMs: number, now = Date.now()): Promise<PrefixWindowResult> {
     const prefixes = allPrefixes(e164);
     const s = this.settings;
-    const reply = (await this.redis.eval(
-      script,
+    const reply = await this.redis.smsqPumpingCheck(
       3 + prefixes.length,
       `${this.base}:since`,
-      `${this.base}:n:${watchedPrefix}`,
+      this.countsKey(watchedPrefix),
       `${this.base}:grace:${watchedPrefix}`,
       ...prefixes.map((p) => this.blockKey(p)),
       now,
@@ -62,7 +72,7 @@ export class PrefixWindow {
       s.learningWindows,
       blockMs,
       3 + watchedPrefix.length,
-    )) as string[];
+    );
     switch (reply[0]) {
       case 'blocked':
         return {
@@ -73,9 +83,20 @@ export class PrefixWindow {
         };
       case 'fresh':
         return { kind: 'fresh' };
+      case 'tripped':
+        return { kind: 'tripped', observed: Number(reply[1]), baseline: Number(reply[2]) };
       default:
-        return { kind: reply[0] as 'tripped' | 'counted', observed: Number(reply[1]), baseline: Number(reply[2]) };
+        return { kind: 'counted', observed: Number(reply[1]), baseline: Number(reply[2]), window: Number(reply[3]) };
     }
+  }
+
+  private countsKey(prefix: string): string {
+    return `${this.base}:n:${prefix}`;
+  }
+
+  /** Gives back a send that `check` counted in `window` towards `prefix` (its request failed later). */
+  async uncount(prefix: string, window: number): Promise<void> {
+    await this.redis.smsqPumpingUncount(1, this.countsKey(prefix), window);
   }
 
   /** Blocks numbers starting with `prefix` for `ms`; `holder` names the block (its record's id). */

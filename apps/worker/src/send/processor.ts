@@ -7,8 +7,10 @@ import {
   classifySendError,
   maskPhone,
   setOptOut,
+  UnsealError,
   withRetryAfter,
   type Config,
+  type MessageSealer,
   type Logger,
   type PrismaClient,
   type SendFailure,
@@ -27,6 +29,8 @@ export interface SendDeps {
   logger: Logger;
   limiter: SendRateLimiter;
   signals: SendSignals;
+  /** Opens an OTP's sealed text (with its code) in memory, only to send it. */
+  sealer: MessageSealer;
   /** Settles once the Twilio client is loaded (warmUpTwilioClient): no slot is taken before. */
   twilioReady: Promise<void>;
 }
@@ -56,12 +60,12 @@ function statusCallbackUrl(config: Config, messageId: string): string {
 /**
  * After an attempt that may have reached Twilio (timeout, 5xx, a worker killed mid-call), the message
  * is looked up at Twilio before sending again: Twilio's create has no idempotency key. It matches on
- * the body, which an OTP keeps until Twilio has the message (message-store.ts).
+ * the text sent, which an OTP keeps (sealed) until Twilio has the message (store.ts).
  */
-async function findAtTwilio(deps: SendDeps, m: Sendable) {
+async function findAtTwilio(deps: SendDeps, m: Sendable, text: string) {
   const since = m.createdAt.getTime() - 60_000;
   const candidates = (await deps.twilio.messages.list({ to: m.to, limit: 50 })).filter(
-    (c) => c.body === m.body && c.dateCreated.getTime() >= since && (!m.from || !c.from || c.from === m.from),
+    (c) => c.body === text && c.dateCreated.getTime() >= since && (!m.from || !c.from || c.from === m.from),
   );
   if (candidates.length === 0) return undefined;
   // The same text to the same number may be another message of ours (a retry sent without an
@@ -80,7 +84,7 @@ function unrecoverable(failure: SendFailure): UnrecoverableError {
 }
 
 export function createSendProcessor(deps: SendDeps) {
-  const { config, prisma, twilio, logger, limiter, signals } = deps;
+  const { config, prisma, twilio, logger, limiter, signals, sealer } = deps;
   const sender = senderKey(config);
   const from = senderParams(config);
   const store = new SendStore(prisma);
@@ -110,9 +114,25 @@ export function createSendProcessor(deps: SendDeps) {
     const log = logger.child({ messageId, attempt: job.attemptsMade + 1 });
     const m = await store.load(messageId);
     if (!m || (m.status !== 'queued' && m.status !== 'sending')) return 'skipped';
+    let text: string;
+    try {
+      text = m.sealedBody === null ? (m.body ?? '') : sealer.open(messageId, m.sealedBody);
+    } catch (err) {
+      if (!(err instanceof UnsealError)) throw err;
+      // Another OTP_SECRET than the API's: no retry can open it, and the code must not go out unseen.
+      await advanceStatus(prisma, {
+        messageId,
+        to: 'failed',
+        source: 'worker',
+        onlyFrom: ['queued', 'sending'],
+        errorMessage: `${err.message} (OTP_SECRET differs from the API's)`,
+      });
+      log.error('could not open the sealed OTP text: OTP_SECRET differs between the API and this worker');
+      throw new UnrecoverableError(err.message);
+    }
 
     if (m.attempts > (job.data.notAtTwilioUpTo ?? 0)) {
-      const found = await findAtTwilio(deps, m);
+      const found = await findAtTwilio(deps, m, text);
       if (found) {
         await adopt(m, found);
         log.info({ twilioSid: found.sid }, 'earlier attempt had reached Twilio; adopted it');
@@ -183,7 +203,7 @@ export function createSendProcessor(deps: SendDeps) {
         twilio.messages.create({
           to: m.to,
           ...from,
-          body: m.body ?? '',
+          body: text,
           statusCallback: statusCallbackUrl(config, messageId),
           validityPeriod: Math.min(TTL_MAX_SECONDS, Math.max(1, Math.floor(remainingMs / 1000))),
           attempt,
@@ -223,7 +243,7 @@ export function createSendProcessor(deps: SendDeps) {
       if (!lastTry) throw err instanceof Error ? err : new Error(failure.message);
       if (failure.kind === 'ambiguous') {
         // Twilio may hold the message although the answer was lost: look before calling it failed.
-        const found = await findAtTwilio(deps, m).catch(() => undefined);
+        const found = await findAtTwilio(deps, m, text).catch(() => undefined);
         if (found) {
           await adopt(m, found);
           log.info({ twilioSid: found.sid }, 'last attempt had reached Twilio after all; adopted it');

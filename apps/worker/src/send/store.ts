@@ -14,6 +14,8 @@ export interface Sendable {
   to: string;
   from: string | null;
   body: string | null;
+  /** An OTP's text with its code, sealed (MessageSealer); `body` then holds it masked. */
+  sealedBody: string | null;
   category: CategoryName;
   segments: number;
   attempts: number;
@@ -25,7 +27,7 @@ export interface Sendable {
 /** Messages to send, each with its recipient's opt-out, in one statement; undefined for an id not found. */
 async function loadForSending(db: PrismaClient, messageIds: readonly string[]): Promise<(Sendable | undefined)[]> {
   const rows = await db.$queryRaw<Sendable[]>`
-    SELECT m.id, m.status, m."to", m."from", m.body, m.category, m.segments, m.attempts,
+    SELECT m.id, m.status, m."to", m."from", m.body, m.sealed_body AS "sealedBody", m.category, m.segments, m.attempts,
       m.created_at AS "createdAt", m.expires_at AS "expiresAt",
       EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m."to" AND o.opted_out) AS "optedOut"
     FROM messages m WHERE m.id = ANY(${messageIds as string[]}::uuid[])`;
@@ -77,7 +79,7 @@ export interface Submission {
 
 /**
  * Records Twilio's acceptance of messages: the SID always (a callback may already have moved the status
- * on), the move to submitted (and its event) only from queued/sending, and an OTP's body (the code) is
+ * on), the move to submitted (and its event) only from queued/sending, and an OTP's text with its code (sealed, or a caller's own body) is
  * dropped. Every final status sorts after submitted.
  */
 async function recordSubmissions(db: PrismaClient, subs: readonly Submission[]): Promise<void[]> {
@@ -95,7 +97,8 @@ async function recordSubmissions(db: PrismaClient, subs: readonly Submission[]):
         ), upd AS (
           UPDATE messages m SET twilio_sid = i.twilio_sid, "from" = COALESCE(i."from", m."from"),
             segments = COALESCE(i.segments, m.segments), updated_at = now(),
-            body = CASE WHEN m.category = 'otp' THEN NULL ELSE m.body END,
+            body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL THEN NULL ELSE m.body END,
+            sealed_body = NULL,
             status = CASE WHEN old.status < 'submitted' THEN 'submitted'::"MessageStatus" ELSE m.status END
           FROM input i JOIN old ON old.id = i.id WHERE m.id = i.id
           RETURNING m.id, old.status < 'submitted' AS moved

@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { defineLuaCommands, luaScript } from '@smsq/shared';
 
-const read = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
 const ACQUIRE = 'smsqRateAcquire';
 const SLOW_DOWN = 'smsqRateSlowDown';
 const RATES = 'smsqRateShares';
-// Redis scripts cannot include one another: the shared functions go in front of each.
 const SCRIPTS = {
-  [ACQUIRE]: read('scope-state.lua') + read('acquire.lua'),
-  [SLOW_DOWN]: read('scope-state.lua') + read('slow-down.lua'),
-  [RATES]: read('scope-state.lua') + read('rates.lua'),
+  [ACQUIRE]: luaScript(import.meta.url, 'scope-state.lua', 'acquire.lua'),
+  [SLOW_DOWN]: luaScript(import.meta.url, 'scope-state.lua', 'slow-down.lua'),
+  [RATES]: luaScript(import.meta.url, 'scope-state.lua', 'rates.lua'),
 };
 
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection when Redis lacks them. */
@@ -84,9 +82,7 @@ export class SendRateLimiter {
     redis: Redis,
     private readonly opts: SendRateOptions,
   ) {
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, { lua });
-    }
+    defineLuaCommands(redis, SCRIPTS);
     this.redis = redis as Redis & RateCommands;
   }
 

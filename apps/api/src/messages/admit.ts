@@ -1,0 +1,106 @@
+import { newMessageId, type CategoryName, type Config, type PrismaClient } from '@smsq/shared';
+import type { Redis } from 'ioredis';
+import { SlidingWindowCap } from '../caps/sliding-window-cap.js';
+import { ApiError } from '../errors.js';
+import { admitOtpSend } from '../otp/admission.js';
+import { resolveRecipient } from '../recipients/lookup.js';
+import type { IntakeStore } from './intake-store.js';
+import { checkDestination, type Draft } from './plan.js';
+import { afterQuietHours } from './quiet-hours.js';
+
+export interface AdmitDeps {
+  config: Config;
+  prisma: PrismaClient;
+  /** The caps and the pumping guard live here, so they hold across every API process. */
+  redis: Redis;
+  intake: IntakeStore;
+}
+
+/** A draft that passed every check against Redis and Postgres: the message to record. */
+export interface Admitted extends Draft {
+  id: string;
+  to: string;
+  country: string | undefined;
+  sendAt: Date | undefined;
+  delayMs: number;
+  expiresAt: Date;
+  /** Gives back every count admission took (caps, the pumping guard): the message was not recorded. */
+  release(): Promise<void>;
+}
+
+const HOUR_MS = 3600_000;
+
+const optedOut = () => new ApiError(422, 'recipient_opted_out', 'this number has opted out of messages (STOP)', 'to');
+
+/** At most RECIPIENT_MAX_PER_HOUR messages to one number per rolling hour (codes have their own gate). */
+async function countAgainstRecipientCap(deps: AdmitDeps, to: string, now: Date): Promise<() => Promise<void>> {
+  const cap = new SlidingWindowCap(
+    deps.redis,
+    `${deps.config.queuePrefix}:{cap}:recipient`,
+    deps.config.recipientMaxPerHour,
+    HOUR_MS,
+  );
+  const hit = await cap.hit(to, now.getTime());
+  if (!hit.allowed) {
+    throw new ApiError(
+      429,
+      'rate_limited',
+      `this number has had ${deps.config.recipientMaxPerHour} messages in the last hour; try again later`,
+      'to',
+      { 'retry-after': String(hit.retryAfterSeconds) },
+    );
+  }
+  return hit.release;
+}
+
+/**
+ * Not opted out, then counted against the caps, so a refused request costs nothing. Codes have their own
+ * gate (OTP cap and pumping guard), looked at once the number is known not to be opted out. For everything
+ * else the opt-out lookup (Postgres) and the cap (Redis) are asked at once, which takes a round trip off
+ * every request; a hit counted for an opted-out number is given back. Answers the release of the counts.
+ */
+async function countAgainstCaps(
+  deps: AdmitDeps,
+  category: CategoryName,
+  to: string,
+  now: Date,
+): Promise<() => Promise<void>> {
+  if (category === 'otp') {
+    if (await deps.intake.isOptedOut(to)) throw optedOut();
+    return admitOtpSend(deps, to, now);
+  }
+  const [out, cap] = await Promise.allSettled([deps.intake.isOptedOut(to), countAgainstRecipientCap(deps, to, now)]);
+  if (out.status === 'rejected' || out.value) {
+    if (cap.status === 'fulfilled') await cap.value().catch(() => undefined);
+    throw out.status === 'rejected' ? out.reason : optedOut();
+  }
+  if (cap.status === 'rejected') throw cap.reason;
+  return cap.value;
+}
+
+/**
+ * The checks that ask Redis and Postgres, last so that a request refused earlier costs nothing: the
+ * recipient and their preferences (for a `userId`), the destination rule for their number, quiet hours
+ * for marketing, the opt-out, then the caps. Throws ApiError when refused.
+ */
+export async function admitMessage(deps: AdmitDeps, draft: Draft, now: Date): Promise<Admitted> {
+  const recipient =
+    draft.userId === undefined ? undefined : await resolveRecipient(deps.prisma, draft.userId, draft.category);
+  const phone = draft.phone ?? checkDestination(deps.config.allowedCountries, recipient!.phone);
+  const quiet = deps.config.quietHours;
+  const startsAt =
+    draft.category === 'marketing' && quiet && recipient?.timezone
+      ? afterQuietHours(draft.requestedStart, recipient.timezone, quiet)
+      : draft.requestedStart;
+  const release = await countAgainstCaps(deps, draft.category, phone.e164, now);
+  return {
+    ...draft,
+    id: newMessageId(),
+    to: phone.e164,
+    country: phone.country,
+    sendAt: startsAt > now ? startsAt : undefined,
+    delayMs: startsAt.getTime() - now.getTime(),
+    expiresAt: new Date(startsAt.getTime() + draft.ttlSeconds * 1000),
+    release: () => release().catch(() => undefined),
+  };
+}

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * The text of a Redis script kept as `.lua` files beside the module that runs it (`import.meta.url`).
+ * Scripts cannot include one another, so shared functions go in front: `luaScript(url, 'lib.lua', 'x.lua')`.
+ */
+export function luaScript(moduleUrl: string, ...files: string[]): string {
+  return files.map((f) => readFileSync(new URL(`./${f}`, moduleUrl), 'utf8')).join('\n');
+}
+
+/**
+ * Makes each script a command of the client (ioredis `defineCommand`): called by SHA (EVALSHA), sent in
+ * full only once per connection when Redis does not have it yet. Defining one twice is a no-op, so every
+ * class that uses a script can ask for it on the client it is given.
+ */
+export function defineLuaCommands(redis: Redis | Cluster, scripts: Record<string, string>): void {
+  for (const [name, lua] of Object.entries(scripts)) {
+    if (!(name in redis)) redis.defineCommand(name, { lua });
+  }
+}
