@@ -8,7 +8,8 @@ import {
   type Queues,
 } from '@smsq/shared';
 import type { Redis } from 'ioredis';
-import { IntakeStore } from './messages/intake-store.js';
+import { OptOutLookup } from './messages/admit.js';
+import { MessageRecorder } from './messages/record.js';
 
 export interface ApiDeps {
   config: Config;
@@ -18,9 +19,8 @@ export interface ApiDeps {
   /** BullMQ's connection, under `queues`. */
   queueRedis: Redis;
   queues: Queues;
-  intake: IntakeStore;
-  /** Seals an OTP's text with its code while it waits to be sent (the worker opens it). */
-  sealer: MessageSealer;
+  optOuts: OptOutLookup;
+  recorder: MessageRecorder;
   close(): Promise<void>;
 }
 
@@ -36,8 +36,9 @@ export function createApiDeps(config: Config): ApiDeps {
     redis,
     queueRedis,
     queues,
-    intake: new IntakeStore(prisma, queues),
-    sealer: new MessageSealer(config.otpSecret),
+    optOuts: new OptOutLookup(prisma),
+    // Seals an OTP's text with its code while it waits to be sent (the worker opens it).
+    recorder: new MessageRecorder(prisma, queues, new MessageSealer(config.otpSecret)),
     async close() {
       await queues.close();
       redis.disconnect();

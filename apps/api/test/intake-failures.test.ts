@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
 import type { SendJob } from '@smsq/shared';
 import { destinationPrefix } from '../src/pumping/prefix.js';
@@ -123,16 +123,22 @@ describe('counts given back when a request fails after admission', () => {
     stack = await startStack({ withWorkers: false });
   });
   afterAll(async () => stack.close());
-  afterEach(() => {
-    delete (stack.apiDeps.intake as { insert?: unknown }).insert; // the prototype's again
-  });
+  /** Postgres refuses every new message until `heal` (a trigger in this file's own database). */
+  async function failInserts(): Promise<() => Promise<void>> {
+    await stack.prisma.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION refuse_insert() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'simulated outage'; END $$ LANGUAGE plpgsql`);
+    await stack.prisma.$executeRawUnsafe(
+      'CREATE TRIGGER refuse_insert BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_insert()',
+    );
+    return async () => {
+      await stack.prisma.$executeRawUnsafe('DROP TRIGGER IF EXISTS refuse_insert ON messages');
+    };
+  }
 
   it('the pumping guard and the OTP cap count nothing for OTPs refused with 503 (Postgres blip)', async () => {
     const to = '+14155557300';
-    const intake = stack.apiDeps.intake as { insert: (...args: unknown[]) => Promise<void> };
-    intake.insert = async () => {
-      throw new Error('Connection terminated unexpectedly');
-    };
+    const heal = await failInserts();
     for (let i = 0; i < 3; i++) {
       const res = await stack.api.inject({
         method: 'POST',
@@ -148,7 +154,7 @@ describe('counts given back when a request fails after admission', () => {
     expect(await stack.apiDeps.redis.zcard(`${stack.config.queuePrefix}:{cap}:otp:${to}`)).toBe(0);
 
     // Once Postgres answers again the same number is served, and counted once.
-    delete (stack.apiDeps.intake as { insert?: unknown }).insert;
+    await heal();
     const ok = await stack.api.inject({
       method: 'POST',
       url: '/v1/otp',

@@ -1,3 +1,4 @@
+import { MessageSealer } from '@smsq/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
@@ -85,7 +86,7 @@ describe('an OTP code at rest', () => {
       return m.attempts >= 1 && !['delivered', 'failed'].includes(m.status) ? m : undefined;
     }, 15_000);
     const sealed = await stack.prisma.message.findUniqueOrThrow({ where: { id: messageId } });
-    const code = /(\d{10})/.exec(stack.apiDeps.sealer.open(messageId, sealed.sealedBody!))![1]!;
+    const code = /(\d{10})/.exec(new MessageSealer(stack.config.otpSecret).open(messageId, sealed.sealedBody!))![1]!;
 
     expect(await textColumnsHolding(code)).toEqual([]);
     expect(await redisKeysHolding(code)).toEqual([]);

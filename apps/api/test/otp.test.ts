@@ -1,3 +1,4 @@
+import { MessageSealer } from '@smsq/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OtpHasher, generateOtpCode } from '../src/otp/code.js';
 import { otpMessageText } from '../src/otp/message.js';
@@ -22,7 +23,7 @@ const verify = (payload: unknown, s: Stack = stack) =>
 /** The text of an OTP's queued SMS, opened as the worker opens it (it is stored sealed only). */
 async function textOf(messageId: string, s: Stack = stack): Promise<string> {
   const m = await s.prisma.message.findUniqueOrThrow({ where: { id: messageId } });
-  return s.apiDeps.sealer.open(m.id, m.sealedBody!);
+  return new MessageSealer(s.config.otpSecret).open(m.id, m.sealedBody!);
 }
 
 /** The code inside an OTP's queued SMS. */

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.js';
 import type { PrismaClient } from './prisma.js';
-import { fromTwilioStatus, type MessageStatusName } from './statuses.js';
+import { FINAL_STATUSES, STATUS_ORDER, fromTwilioStatus, type MessageStatusName } from './statuses.js';
 
 export type EventSourceName = 'api' | 'worker' | 'webhook';
 
@@ -17,7 +17,17 @@ export interface Advance {
   onlyForSid?: string | undefined;
 }
 
-/** advanceStatuses' statement: each Advance field travels as one array, spread into rows by unnest. */
+/** Statuses as a SQL list: `('a','b')`. */
+const sqlList = (statuses: Iterable<MessageStatusName>) => `(${[...statuses].map((s) => `'${s}'`).join(',')})`;
+/** Final statuses never change. */
+const FINAL_SQL = sqlList(FINAL_STATUSES);
+/** Statuses in which a message may still be sent, so its text (an OTP's code) is still needed. */
+const NOT_YET_SENT_SQL = sqlList(STATUS_ORDER.slice(0, STATUS_ORDER.indexOf('sending') + 1));
+
+/**
+ * advanceStatuses' statement: each Advance field travels as one array, spread into rows by unnest. "Never
+ * backwards" is `m.status < to`: the status column is a Postgres enum declared in STATUS_ORDER's order.
+ */
 const ADVANCE_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::"MessageStatus"[], $3::"EventSource"[], $4::text[], $5::int[], $6::text[],
@@ -30,15 +40,15 @@ WITH input AS (
     error_code = COALESCE(i.error_code, m.error_code),
     error_message = COALESCE(i.error_message, m.error_message),
     twilio_sid = COALESCE(m.twilio_sid, i.twilio_sid),
-    body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL AND i.to_status NOT IN ('queued','sending')
+    body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL AND i.to_status NOT IN ${NOT_YET_SENT_SQL}
            THEN NULL ELSE m.body END,
-    sealed_body = CASE WHEN i.to_status NOT IN ('queued','sending') THEN NULL ELSE m.sealed_body END,
+    sealed_body = CASE WHEN i.to_status NOT IN ${NOT_YET_SENT_SQL} THEN NULL ELSE m.sealed_body END,
     sent_at = CASE WHEN i.to_status IN ('sent','delivered','undelivered') THEN COALESCE(m.sent_at, now()) ELSE m.sent_at END,
     delivered_at = CASE WHEN i.to_status = 'delivered' THEN now() ELSE m.delivered_at END
   FROM input i
   WHERE m.id = i.id
     AND CASE WHEN i.only_from IS NULL
-          THEN m.status < i.to_status AND m.status NOT IN ('delivered','undelivered','failed','expired','canceled')
+          THEN m.status < i.to_status AND m.status NOT IN ${FINAL_SQL}
           ELSE m.status::text = ANY(string_to_array(i.only_from, ',')) END
     AND (i.only_for_sid IS NULL OR m.twilio_sid IS NULL OR m.twilio_sid = i.only_for_sid)
   RETURNING m.id, i.to_status, i.source, i.error_code, i.ord

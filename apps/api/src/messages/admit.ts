@@ -1,10 +1,9 @@
-import { newMessageId, type CategoryName, type Config, type PrismaClient } from '@smsq/shared';
+import { Coalescer, newMessageId, type CategoryName, type Config, type PrismaClient } from '@smsq/shared';
 import type { Redis } from 'ioredis';
 import { SlidingWindowCap } from '../caps/sliding-window-cap.js';
 import { ApiError } from '../errors.js';
 import { admitOtpSend } from '../otp/admission.js';
 import { resolveRecipient } from '../recipients/lookup.js';
-import type { IntakeStore } from './intake-store.js';
 import { checkDestination, type Draft } from './plan.js';
 import { afterQuietHours } from './quiet-hours.js';
 
@@ -13,7 +12,31 @@ export interface AdmitDeps {
   prisma: PrismaClient;
   /** The caps and the pumping guard live here, so they hold across every API process. */
   redis: Redis;
-  intake: IntakeStore;
+  optOuts: OptOutLookup;
+}
+
+/**
+ * Whether numbers have opted out (STOP), the lookups of every request in flight in one statement: a busy
+ * API pays one query for many messages instead of one each.
+ */
+export class OptOutLookup {
+  private readonly lookups: Coalescer<string, boolean>;
+
+  constructor(prisma: PrismaClient) {
+    this.lookups = new Coalescer(
+      async (phones) => {
+        const rows = await prisma.$queryRaw<{ phone: string }[]>`
+          SELECT phone FROM opt_outs WHERE phone = ANY(${phones}::text[]) AND opted_out`;
+        const out = new Set(rows.map((r) => r.phone));
+        return phones.map((p) => ({ ok: true, value: out.has(p) }));
+      },
+      { maxBatch: 256, maxInFlight: 2 },
+    );
+  }
+
+  isOptedOut(phone: string): Promise<boolean> {
+    return this.lookups.submit(phone);
+  }
 }
 
 /** A draft that passed every check against Redis and Postgres: the message to record. */
@@ -66,10 +89,10 @@ async function countAgainstCaps(
   now: Date,
 ): Promise<() => Promise<void>> {
   if (category === 'otp') {
-    if (await deps.intake.isOptedOut(to)) throw optedOut();
+    if (await deps.optOuts.isOptedOut(to)) throw optedOut();
     return admitOtpSend(deps, to, now);
   }
-  const [out, cap] = await Promise.allSettled([deps.intake.isOptedOut(to), countAgainstRecipientCap(deps, to, now)]);
+  const [out, cap] = await Promise.allSettled([deps.optOuts.isOptedOut(to), countAgainstRecipientCap(deps, to, now)]);
   if (out.status === 'rejected' || out.value) {
     if (cap.status === 'fulfilled') await cap.value().catch(() => undefined);
     throw out.status === 'rejected' ? out.reason : optedOut();

@@ -3,16 +3,15 @@ import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
 import { ApiError } from '../errors.js';
 import { admitMessage, type AdmitDeps, type Admitted } from './admit.js';
-import type { IdempotencyRow } from './insert.js';
-import { isUniqueViolation } from './insert.js';
 import { planMessage } from './plan.js';
-import { recordAndEnqueue, type RecordDeps } from './record.js';
+import { isUniqueViolation, type IdempotencyRow, type MessageRecorder } from './record.js';
 import { acceptedView, findReplays } from './replay.js';
 import type { AcceptedMessage, CreateMessageBody } from './schema.js';
 import type { Queues } from '@smsq/shared';
 
-export interface IntakeDeps extends AdmitDeps, RecordDeps {
+export interface IntakeDeps extends AdmitDeps {
   queues: Queues;
+  recorder: MessageRecorder;
 }
 
 /**
@@ -113,8 +112,7 @@ export async function acceptMessages(
   });
   let recorded;
   try {
-    recorded = await recordAndEnqueue(
-      deps,
+    recorded = await deps.recorder.record(
       admitted.map((a) => a.message),
       keys,
       apiKeyName,
