@@ -17,7 +17,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'internal_error';
 
-/** An error the caller can act on: its code is part of the public contract (DESIGN §4). */
+/** An error the caller can act on: its code is part of the public contract (docs/api.md, "Errors"). */
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,

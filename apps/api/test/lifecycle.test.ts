@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, eventually, startStack, type Stack } from '../../../test/stack.js';
 
-/** DESIGN §2: on SIGTERM the API stops taking requests, finishes the ones in flight and exits 0. */
+/** docs/design.md, "Processes and commands": on SIGTERM the API stops taking requests, finishes the ones in flight and exits 0. */
 let stack: Stack;
 let child: ChildProcess | undefined;
 beforeAll(async () => {

@@ -14,7 +14,7 @@ const post = (payload: object) => stack.api.inject({ method: 'POST', url: '/v1/m
 const rowCount = () => stack.prisma.message.count();
 
 describe('the catalogue', () => {
-  it('has every template DESIGN names, each with data for exactly its placeholders', () => {
+  it('has every template the catalogue names (docs/api.md), each with data for exactly its placeholders', () => {
     const names = TEMPLATE_CATALOGUE.map((t) => t.name);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -47,7 +47,7 @@ describe('the catalogue', () => {
     },
   );
 
-  it('renders the OTP text DESIGN gives', () => {
+  it('renders the OTP text the contract gives (docs/design.md)', () => {
     expect(renderTemplate('otp', { code: '123456', minutes: 10 }).body).toBe(
       'Your OTP is: 123456\n\nThis OTP will expire in 10 minutes.',
     );

@@ -9,7 +9,7 @@ import { allFinal as waitAllFinal, postMessages } from './traffic.js';
  * killed with SIGKILL mid-run, and the queue's Redis keys deleted mid-run. Every run asserts that each
  * message reached a final status and that the simulator created at most one Twilio message per body.
  */
-/** SMSQ_FAULT_MESSAGES=3000 for the larger run whose figures are in the README. */
+/** SMSQ_FAULT_MESSAGES=3000 for the larger run whose figures are in docs/operations.md. */
 const N = Number(process.env.SMSQ_FAULT_MESSAGES ?? 300);
 const LONG = Math.max(1, N / 300);
 

@@ -6,7 +6,7 @@ import { spawnWorker } from './processes.js';
 import { allFinal as waitAllFinal, postMessages } from './traffic.js';
 
 /**
- * Process lifecycle (DESIGN §2, issue 3): SIGTERM finishes or hands back in-flight sends and exits 0;
+ * Process lifecycle (docs/design.md, "Processes and commands"): SIGTERM finishes or hands back in-flight sends and exits 0;
  * a worker that loses Redis or Postgres for a while keeps running and resumes when the store returns.
  */
 

@@ -205,7 +205,7 @@ export interface Config {
   otpTtlSeconds: number;
   /** Wrong codes that end an OTP. */
   otpMaxAttempts: number;
-  /** The SMS-pumping guard (apps/api/src/services/pumping-guard.ts; README "SMS-pumping guard"). */
+  /** The SMS-pumping guard (apps/api/src/pumping/guard.ts; docs/operations.md, "SMS-pumping guard"). */
   pumping: {
     enabled: boolean;
     /** Digits after the country calling code that make a watched prefix (3: +1 415…, +232 76…). */

@@ -1,8 +1,8 @@
 import type { PrismaClient } from './prisma.js';
 
 /**
- * Twilio's default opt-out keywords: DESIGN §4 names six, and Twilio also honours REVOKE and OPTOUT
- * (reference/anchors.md). One of these alone in an inbound SMS opts out.
+ * Twilio's default opt-out keywords: the product contract names six (docs/design.md), and Twilio also honours REVOKE and OPTOUT
+ * (docs/design.md, "Opt-out keywords"). One of these alone in an inbound SMS opts out.
  */
 export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set([
   'STOP',

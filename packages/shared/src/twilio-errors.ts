@@ -22,7 +22,7 @@ export interface SendFailure {
   retryAfterMs: number | undefined;
 }
 
-/** Twilio refusals that a retry cannot fix (twilio-facts §4.1): bad or unreachable numbers, opt-out, config. */
+/** Twilio refusals that a retry cannot fix (docs/design.md, "Error codes"): bad or unreachable numbers, opt-out, config. */
 const PERMANENT_CODES = new Set([
   20003, 20404, 21211, 21212, 21408, 21602, 21603, 21604, 21606, 21608, 21610, 21612, 21614, 21617, 21701, 21703, 21705,
 ]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isValidTwilioSignature } from '../src/twilio.js';
 
-// Twilio's published vectors (twilio-facts §3.2: Twilio's security docs and twilio-node's own spec).
+// Twilio's published vectors (docs/design.md, "Webhook signatures": Twilio's security docs and twilio-node's own spec).
 const TOKEN = '12345';
 const URL_ = 'https://mycompany.com/myapp.php?foo=1&bar=2';
 const docsParams = {

@@ -2,14 +2,20 @@
  * Copies the OpenAPI schemas the contract test checks out of Twilio's v2010 document into a committed fixture,
  * with every $ref inlined, so clones without the reference document can still run the test.
  *
- *   npx tsx packages/twilio-sim/scripts/extract-schemas.ts [path/to/twilio_api_v2010.json]
+ *   npx tsx packages/twilio-sim/scripts/extract-schemas.ts path/to/twilio_api_v2010.json
+ *
+ * The document is twilio_api_v2010.json from Twilio's public twilio-oai repository (docs/design.md, Sources).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const source = process.argv[2] ?? '/work/shared/reference/twilio_api_v2010.json';
+const source = process.argv[2];
+if (!source) {
+  process.stderr.write('usage: extract-schemas.ts path/to/twilio_api_v2010.json\n');
+  process.exit(2);
+}
 const target = fileURLToPath(new URL('../test/fixtures/twilio-schemas.json', import.meta.url));
 
 const RESOURCES = [

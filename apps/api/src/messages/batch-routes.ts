@@ -17,7 +17,9 @@ export const messageBatchRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (
         description:
           'Each item is a POST /v1/messages body and gets a result at its index: `{index, id, status}` or ' +
           '`{index, error}`. The accepted ones are recorded and enqueued together; if that fails the answer ' +
-          'is 503 and nothing was recorded. With an Idempotency-Key, item i is kept under `<key>#<i>`: a ' +
+          'is 503 and nothing was recorded, unless a worker had already taken some (the enqueue landed but ' +
+          'its reply was lost): those are accepted, the others get `unavailable`. With an Idempotency-Key, ' +
+          'item i is kept under `<key>#<i>`: a ' +
           'repeated batch returns the same ids for the items accepted before and retries the refused ones.',
         headers: IdempotencyHeaders,
         body: CreateBatchBody,

@@ -8,7 +8,9 @@ import { OtpService } from './service.js';
 export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps) => {
   const hasher = new OtpHasher(deps.config.otpSecret);
   if (hasher.ephemeral) {
-    app.log.warn('OTP_SECRET is not set: OTP codes are hashed with a key of this process only (see README "OTP")');
+    app.log.warn(
+      'OTP_SECRET is not set: OTP codes are hashed with a key of this process only (see docs/operations.md, "OTP_SECRET")',
+    );
   }
   const otp = new OtpService(deps, hasher);
 

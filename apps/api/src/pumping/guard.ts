@@ -37,7 +37,7 @@ const DAY_MS = 24 * 3600 * 1000;
  * The SMS-pumping guard (Twilio's Fraud Guard idea): OTP sends are counted per destination prefix, and a
  * prefix whose current window is far above its own recent baseline is blocked for a while, recorded in
  * Postgres with the figures that tripped it. Redis holds the counts and a copy of the blocks in force;
- * Postgres is the record, and restores the copy when Redis lost it. README: "SMS-pumping guard".
+ * Postgres is the record, and restores the copy when Redis lost it. docs/operations.md: "SMS-pumping guard".
  */
 export class PumpingGuard {
   private readonly window: PrefixWindow;

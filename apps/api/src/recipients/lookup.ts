@@ -12,7 +12,7 @@ export const unknownRecipient = (userId: string) =>
   new ApiError(404, 'unknown_recipient', `no recipient "${userId}"`, 'userId');
 
 /**
- * Turns a userId into the number to text, refusing as DESIGN §4 says: unknown user 404, no phone 422,
+ * Turns a userId into the number to text, refusing as the contract says (docs/api.md): unknown user 404, no phone 422,
  * the category switched off 422.
  */
 export async function resolveRecipient(

@@ -48,7 +48,7 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ prisma: PrismaClient }
       },
     },
     async (req) => {
-      // DESIGN §4: 200, as for PUT and GET. One statement: a concurrent DELETE gets 404, not a second 200.
+      // docs/api.md: 200, as for PUT and GET. One statement: a concurrent DELETE gets 404, not a second 200.
       const [deleted] = await prisma.$queryRaw<Parameters<typeof recipientView>[0][]>`
         DELETE FROM recipients WHERE user_id = ${req.params.userId}
         RETURNING user_id AS "userId", phone, preferences, locale, timezone,

@@ -10,7 +10,7 @@ interface OtpAccepted {
   messageId: string;
 }
 
-/** Sends the user a one-time code as a login would (DESIGN §4 OTP) and waits for its SMS to arrive. */
+/** Sends the user a one-time code as a login would (docs/design.md, "OTP rules") and waits for its SMS to arrive. */
 export async function test2fa(io: Io, out: Output, userId: string, opts: ApiOptions & { timeout: number }) {
   const api = ApiClient.from(opts, io.env);
   const otp = await api.post<OtpAccepted>('/v1/otp', { userId, purpose: 'test_2fa' });
