@@ -1,2 +1,2 @@
-export { buildApp, type BuildOptions } from './app.js';
+export { buildApp } from './app.js';
 export { createApiDeps, type ApiDeps } from './deps.js';

@@ -49,7 +49,6 @@ describe('parsePhone (E.164)', () => {
 
   it.each([
     ['+14155552671', '***2671'],
-    ['+1', '***+1'],
     ['', ''],
     [null, ''],
     [undefined, ''],
@@ -118,14 +117,14 @@ describe('planMessage: recipient and content', () => {
     expect(d.userId).toBe('u_42');
   });
 
-  it.each([
+  it.each<[CreateMessageBody, string]>([
     [{ body: 'x' }, 'neither'],
     [{ to: '+14155552671', userId: 'u_1', body: 'x' }, 'both'],
   ])('refuses %j (%s of to and userId)', (req) => {
     expect(refusal(() => plan(req))).toEqual({ statusCode: 400, code: 'validation_failed', field: 'to' });
   });
 
-  it.each([
+  it.each<[CreateMessageBody, string]>([
     [{ to: '+14155552671' }, 'neither'],
     [{ to: '+14155552671', body: 'x', template: 'card_alert', data: { last4: '1' } }, 'both'],
   ])('refuses %j (%s of body and template)', (req) => {

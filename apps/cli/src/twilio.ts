@@ -8,7 +8,7 @@ import {
 import { Failure } from './failure.js';
 
 /** Twilio's answer (or silence) in words that say what to fix. */
-export function explainTwilioError(err: unknown, config: Config): string {
+function explainTwilioError(err: unknown, config: Config): string {
   if (err instanceof RestException) {
     if (err.status === 401 || err.code === 20003) {
       return 'Twilio refused the credentials (error 20003): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN';

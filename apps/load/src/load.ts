@@ -46,7 +46,7 @@ interface ConnectionContext {
  * Distinct valid US numbers (+1 415 200-0000 … 999-9999), starting somewhere random, so repeated runs
  * against one stack stay clear of the per-recipient caps.
  */
-export class Recipients {
+class Recipients {
   private n = Math.floor(Math.random() * 8_000_000);
   next(): string {
     this.n = (this.n + 1) % 8_000_000;

@@ -14,7 +14,7 @@ const SOURCES = {
   worker: 'apps/worker/src/main.ts',
   sim: 'packages/twilio-sim/src/main.ts',
 } as const;
-export type Role = keyof typeof SOURCES;
+type Role = keyof typeof SOURCES;
 
 /**
  * How production starts a role: the root package.json's `start:<role>:dist` script,
@@ -63,7 +63,7 @@ export interface LocalStackOptions {
   nodeFlags?: string[];
 }
 
-export interface StackProcess {
+interface StackProcess {
   role: Role;
   name: string;
   child: ChildProcess;

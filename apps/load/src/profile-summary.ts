@@ -28,7 +28,7 @@ function packageOf(url: string): string {
   return own ? own[1]! : url;
 }
 
-export function summarize(profile: Profile, top = 25): string {
+function summarize(profile: Profile, top = 25): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const total = profile.samples.length || 1;
   const pct = (n: number) => `${((100 * n) / total).toFixed(1).padStart(5)} %`;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 /** Resident set size of a process in bytes (Linux /proc), or undefined once it has gone. */
-export function rssOf(pid: number): number | undefined {
+function rssOf(pid: number): number | undefined {
   try {
     const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) * 1024 : undefined;

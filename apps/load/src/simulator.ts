@@ -95,7 +95,7 @@ export const isOtpText = (body: string) => OTP_TEXT.test(body);
  * StatusCallback URL carries our message id (`?mid=`), which ties each Twilio create to one message.
  * `ownBody` recognises this run's messages among those it did not see accepted.
  */
-export async function verifyExactlyOnce(
+async function verifyExactlyOnce(
   simUrl: string,
   baseline: SimStats,
   accepted: Map<string, string | undefined>,

@@ -1,1 +1,1 @@
-export { startWorkers, type WorkerDeps, type Workers } from './workers.js';
+export { startWorkers, type Workers } from './workers.js';

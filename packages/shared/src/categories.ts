@@ -1,6 +1,5 @@
 import { Category } from './generated/prisma/enums.js';
 
-export { Category };
 export type CategoryName = (typeof Category)[keyof typeof Category];
 export const CATEGORIES = Object.values(Category) as CategoryName[];
 

@@ -126,7 +126,6 @@ const schema = z
     PUMPING_LEARNING_WINDOWS: int(0, 2016).default(1),
     PUMPING_BLOCK_SECONDS: int(60, 7 * 86_400).default(3600),
     PUMPING_BLOCK_MAX_SECONDS: int(60, 7 * 86_400).default(43_200),
-    SIM_PORT: int(0, 65535).default(4010),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SEND_MAX_ATTEMPTS: int(1, 100).default(8),
     WORKER_LOCK_SECONDS: int(5, 600).default(30),
@@ -224,7 +223,6 @@ export interface Config {
     blockMs: number;
     blockMaxMs: number;
   };
-  simPort: number;
   logLevel: Env['LOG_LEVEL'];
   sendMaxAttempts: number;
   /** BullMQ job lock: how long a killed worker's job waits before another worker takes it over. */
@@ -312,7 +310,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       blockMs: c.PUMPING_BLOCK_SECONDS * 1000,
       blockMaxMs: c.PUMPING_BLOCK_MAX_SECONDS * 1000,
     },
-    simPort: c.SIM_PORT,
     logLevel: c.LOG_LEVEL,
     sendMaxAttempts: c.SEND_MAX_ATTEMPTS,
     workerLockMs: c.WORKER_LOCK_SECONDS * 1000,

@@ -8,7 +8,7 @@ export type { Logger };
  * Paths that may carry secrets, codes or full numbers. Messages and callbacks are logged by id; these
  * are the places where a careless log call would otherwise leak one.
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-twilio-signature"]',
   'headers.authorization',
@@ -48,11 +48,10 @@ const PHONE_IN_TEXT = /(?:\+|%2B)[1-9]\d{6,14}/gi;
  * The last line of defence behind the redact paths: a number that reaches a log line anyway (inside an
  * error message from Twilio, a query string, a stack) is masked in the finished line.
  */
-export const maskPhonesInLine = (line: string) =>
-  line.replace(PHONE_IN_TEXT, (m) => maskPhone(m.replace(/^%2B/i, '+')));
+const maskPhonesInLine = (line: string) => line.replace(PHONE_IN_TEXT, (m) => maskPhone(m.replace(/^%2B/i, '+')));
 
 /** Pretty output is for a person at a terminal in development; everywhere else one JSON object per line. */
-export function loggerOptions(
+function loggerOptions(
   config: Pick<Config, 'logLevel' | 'nodeEnv'>,
   name: string,
   pretty = config.nodeEnv === 'development' && process.stdout.isTTY,

@@ -2,7 +2,7 @@ import type { Logger } from './logger.js';
 import type { PrismaClient } from './prisma.js';
 import { FINAL_STATUSES, STATUS_ORDER, fromTwilioStatus, type MessageStatusName } from './statuses.js';
 
-export type EventSourceName = 'api' | 'worker' | 'webhook';
+type EventSourceName = 'api' | 'worker' | 'webhook';
 
 export interface Advance {
   messageId: string;
@@ -93,7 +93,7 @@ export async function inRounds<T, R>(
 }
 
 /** Which rows of a multi-row statement (by their 1-based `ord` in its input) came back. */
-export function returned(count: number, ords: { ord: bigint }[]): boolean[] {
+function returned(count: number, ords: { ord: bigint }[]): boolean[] {
   const back = new Array<boolean>(count).fill(false);
   for (const { ord } of ords) back[Number(ord) - 1] = true;
   return back;
@@ -109,7 +109,7 @@ export function returned(count: number, ords: { ord: bigint }[]): boolean[] {
  * it, or to find a lost attempt at Twilio), and is cleared then; so is the body of an `otp` message a
  * caller sent with its own text, which may hold a code in clear.
  */
-export async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
+async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
   return inRounds(
     advances,
     (a) => a.messageId,

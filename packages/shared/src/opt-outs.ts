@@ -28,7 +28,7 @@ export function inboundKeyword(body: string): InboundKeyword | undefined {
   return undefined;
 }
 
-export type OptOutSource = 'inbound' | 'twilio_error' | 'operator';
+export type OptOutSource = 'inbound' | 'twilio_error';
 
 /** Records an opt-out or opt-in (the last one wins); `reason` is the keyword or Twilio's error code. */
 export async function setOptOut(

@@ -28,7 +28,7 @@ export interface StatusJob extends StatusCallback {
 }
 
 /** Retries use the worker's `jitter` backoff strategy (exponential, full jitter). */
-export const SEND_JOB_OPTIONS: DefaultJobOptions = {
+const SEND_JOB_OPTIONS: DefaultJobOptions = {
   backoff: { type: 'jitter', delay: 1000 },
   removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
@@ -47,7 +47,7 @@ export function sendJob(messageId: string, category: CategoryName, delayMs: numb
   return { name: 'send', data: { messageId } satisfies SendJob, opts: sendJobOptions(messageId, category, delayMs) };
 }
 
-export const STATUS_JOB_OPTIONS: DefaultJobOptions = {
+const STATUS_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 500 },
   removeOnComplete: { age: 600, count: 10_000 },

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { SegmentedMessage } from 'sms-segments-calculator';
 
-export type Encoding = 'GSM-7' | 'UCS-2';
+type Encoding = 'GSM-7' | 'UCS-2';
 
 export interface SegmentInfo {
   segments: number;

@@ -29,14 +29,6 @@ export function isFinal(status: MessageStatusName): boolean {
 }
 
 /**
- * The rule advanceStatuses applies in SQL (`status < to`, not from a final status): statuses only move
- * forward in STATUS_ORDER, and a final one never changes. A repeated or late update is no move.
- */
-export function canAdvance(from: MessageStatusName, to: MessageStatusName): boolean {
-  return !isFinal(from) && STATUS_ORDER.indexOf(from) < STATUS_ORDER.indexOf(to);
-}
-
-/**
  * Twilio's MessageStatus → ours. Twilio's own pre-carrier states (queued, sending, accepted, scheduled)
  * all mean "Twilio has it", which is our `submitted`.
  */

@@ -5,7 +5,7 @@ import twilio from 'twilio';
  * - `transient`: the request certainly did not create a message (429, connection refused); retry.
  * - `ambiguous`: the message may exist at Twilio (5xx, timeout, reset); look it up before sending again.
  */
-export type FailureKind = 'permanent' | 'transient' | 'ambiguous';
+type FailureKind = 'permanent' | 'transient' | 'ambiguous';
 
 export interface SendFailure {
   kind: FailureKind;

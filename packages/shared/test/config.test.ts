@@ -18,7 +18,6 @@ describe('loadConfig', () => {
       otpMaxSends: 5,
       otpSendWindowSeconds: 600,
       apiRateLimitPerMinute: 6000,
-      simPort: 4010,
       logLevel: 'info',
       allowedCountries: undefined,
       dashboard: undefined,

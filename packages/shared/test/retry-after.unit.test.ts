@@ -46,7 +46,7 @@ describe('parseRetryAfter: HTTP dates', () => {
 });
 
 describe('parseRetryAfter: anything else', () => {
-  it.each([undefined, null, 30, ['30'], {}, '', '   ', 'soon', 'NaN', '1e3', 'Thu, 32 Foo 2026'])(
+  it.each([undefined, null, 30, ['30'], {}, '', '   ', 'soon', 'NaN', '1e3', 'Thu, 32 Foo 2026', '-5', '1.5', '+5'])(
     'ignores %j',
     (value) => {
       expect(parseRetryAfter(value, NOW)).toBeUndefined();

@@ -98,7 +98,9 @@ describe('renderTemplate', () => {
 
   it('inserts values literally: a value cannot reach the template syntax or replacement patterns', () => {
     const { body } = renderTemplate('security_alert', { event: '{phone}', time: "$& $1 $$ $'", phone: '{time}' });
-    expect(body).toBe("Security alert: {phone} on your account at $& $1 $$ $'. If this was not you, call us at {time}.");
+    expect(body).toBe(
+      "Security alert: {phone} on your account at $& $1 $$ $'. If this was not you, call us at {time}.",
+    );
   });
 
   it('refuses an unknown template', () => {
@@ -106,7 +108,11 @@ describe('renderTemplate', () => {
   });
 
   it('refuses a data key that is not a placeholder, naming it', () => {
-    expectRefusal(() => renderTemplate('card_alert', { last4: '1', extra: 'x' }), 'invalid_template_data', 'data.extra');
+    expectRefusal(
+      () => renderTemplate('card_alert', { last4: '1', extra: 'x' }),
+      'invalid_template_data',
+      'data.extra',
+    );
   });
 
   it('reports an unknown key before a missing one', () => {

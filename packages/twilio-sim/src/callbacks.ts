@@ -18,7 +18,7 @@ const CALLBACK_RETRIES = 1;
 const MAX_SOCKETS_PER_ORIGIN = 64;
 
 /** The form fields Twilio posts to a message StatusCallback (see facts §2.2). */
-export function callbackParams(message: StoredMessage, status: MessageStatus, at: Date): Record<string, string> {
+function callbackParams(message: StoredMessage, status: MessageStatus, at: Date): Record<string, string> {
   const params: Record<string, string> = {
     MessageSid: message.sid,
     SmsSid: message.sid,

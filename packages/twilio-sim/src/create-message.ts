@@ -14,7 +14,7 @@ import type { TaskRunner } from './tasks.js';
 const HOLD_MS = 10 * 60_000;
 
 /** What a create is answered with: a JSON body with its status and extra headers. */
-export interface CreateAnswer {
+interface CreateAnswer {
   httpStatus: number;
   headers: Record<string, string>;
   body: object;

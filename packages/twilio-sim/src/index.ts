@@ -11,10 +11,6 @@ import { messageRoutes } from './routes/messages.js';
 import { SimState } from './state.js';
 import { TaskRunner } from './tasks.js';
 
-export type { Faults } from './faults.js';
-export type { CallbackAttempt, MessageStatus, ReceivedCreate, StoredMessage } from './state.js';
-export { SimState } from './state.js';
-
 export interface SimOptions {
   /** Accepted Basic username and the {AccountSid} in paths. */
   accountSid: string;

@@ -21,7 +21,7 @@ export interface StoredMessage {
   dateSent: Date | null;
 }
 
-export interface CallbackAttempt {
+interface CallbackAttempt {
   status: MessageStatus;
   at: Date;
   /** null when the connection failed or timed out. */

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { STATUS_ORDER } from '@smsq/shared';
 
-export const MAX_BATCH_ITEMS = 1000;
+const MAX_BATCH_ITEMS = 1000;
 
 /**
  * Items are deliberately `unknown` here: each one is checked against CreateMessageBody on its own

@@ -2,7 +2,7 @@ import type { Message, PrismaClient } from '@smsq/shared';
 import type { AcceptedMessage } from './schema.js';
 
 /** How long an Idempotency-Key is kept, for single messages and batch items alike. */
-export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 export interface Replay {
   bodyHash: string;

@@ -70,7 +70,7 @@ export const AcceptedMessage = Type.Object({
 });
 export type AcceptedMessage = Static<typeof AcceptedMessage>;
 
-export const MessageEventView = Type.Object({
+const MessageEventView = Type.Object({
   status: Status,
   at: Type.String({ format: 'date-time' }),
   source: Type.Union([Type.Literal('api'), Type.Literal('worker'), Type.Literal('webhook')]),
@@ -129,7 +129,7 @@ const EXAMPLE_MESSAGE = {
   metadata: { ref: 'abc' },
 };
 
-export const MessageSummary = Type.Object(MessageFields);
+const MessageSummary = Type.Object(MessageFields);
 export const MessageDetail = Type.Object(
   { ...MessageFields, events: Type.Array(MessageEventView) },
   {

@@ -17,7 +17,7 @@ const Purpose = Type.String({
 });
 
 /** An OTP lives at least a minute (its SMS states whole minutes) and at most as long as Twilio keeps an SMS. */
-export const OTP_TTL_MIN_SECONDS = 60;
+const OTP_TTL_MIN_SECONDS = 60;
 
 export const SendOtpBody = Type.Object(
   {

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
 
-export interface ApiRateLimitOptions {
+interface ApiRateLimitOptions {
   redis: Redis;
   queuePrefix: string;
   perMinute: number;

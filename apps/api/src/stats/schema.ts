@@ -1,7 +1,7 @@
 import { Type, type Static, type TInteger } from '@sinclair/typebox';
 import { STATUS_ORDER, type MessageStatusName } from '@smsq/shared';
 
-export const STATS_GROUPS = ['day', 'category', 'status', 'country'] as const;
+const STATS_GROUPS = ['day', 'category', 'status', 'country'] as const;
 export type StatsGroup = (typeof STATS_GROUPS)[number];
 
 /** The longest window one request may ask for. */

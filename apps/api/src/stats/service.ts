@@ -17,7 +17,7 @@ const GROUP_KEY: Record<StatsGroup, { select: Prisma.Sql; group: Prisma.Sql }> =
   country: { select: Prisma.sql`country`, group: Prisma.sql`country` },
 };
 
-export interface StatsRow {
+interface StatsRow {
   key: string | null;
   status: MessageStatusName;
   unit: string | null;

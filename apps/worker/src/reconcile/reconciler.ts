@@ -32,7 +32,7 @@ export interface ReconcileReport {
  * slow sender) are passed over rather than looked at again every pass, so a lost one further back is
  * still reached; at the end of the list the scan starts again from the oldest.
  */
-export interface ScanCursor {
+interface ScanCursor {
   after?: { updatedAt: Date; id: string };
 }
 
@@ -160,7 +160,7 @@ async function fetchPrices(deps: ReconcilerDeps): Promise<number> {
 }
 
 /** Postgres is the truth and Redis may forget; Twilio's callbacks may be lost and carry no price. */
-export async function reconcileOnce(deps: ReconcilerDeps, cursor: ScanCursor = {}): Promise<ReconcileReport> {
+async function reconcileOnce(deps: ReconcilerDeps, cursor: ScanCursor = {}): Promise<ReconcileReport> {
   return {
     requeued: await requeueLost(deps, cursor),
     refreshed: await refreshSilent(deps),

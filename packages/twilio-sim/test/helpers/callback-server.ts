@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface ReceivedCallback {
+interface ReceivedCallback {
   /** The full URL the sim requested, as Twilio signs it. */
   url: string;
   headers: IncomingHttpHeaders;

@@ -8,7 +8,7 @@ export const FROM = '+15005550006';
 export const OWNED = '+14155550100';
 
 /** Sends the SDK's requests to the sim instead of api.twilio.com; paths stay the same. */
-export class SimClient extends twilio.RequestClient {
+class SimClient extends twilio.RequestClient {
   constructor(
     private readonly base: string,
     options?: RequestClient.RequestClientOptions,
@@ -22,13 +22,13 @@ export class SimClient extends twilio.RequestClient {
   }
 }
 
-export interface HttpResult<T> {
+interface HttpResult<T> {
   status: number;
   headers: Headers;
   body: T;
 }
 
-export const BASIC_AUTH = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
+const BASIC_AUTH = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
 
 async function call<T>(url: string, init: RequestInit): Promise<HttpResult<T>> {
   const response = await fetch(url, init);

@@ -1,2 +1,0 @@
-export { run } from './program.js';
-export { EXIT, type Io } from './io.js';
