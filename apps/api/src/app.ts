@@ -11,7 +11,7 @@ import { createLogger, unredactedSibling, type Logger } from '@smsq/shared';
 import { AccessLog } from './access-log.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError } from './errors.js';
-import apiKeyAuth from './plugins/api-key-auth.js';
+import apiKeyAuth from './access/auth.js';
 import apiRateLimit from './plugins/api-rate-limit.js';
 import { dashboard } from './ops/dashboard.js';
 import errorHandler from './plugins/error-handler.js';
@@ -25,6 +25,7 @@ import { statsRoutes } from './stats/routes.js';
 import { templateRoutes } from './templates/routes.js';
 import { otpRoutes } from './otp/routes.js';
 import { adminBlockRoutes } from './pumping/routes.js';
+import { accessRoutes } from './access/routes.js';
 import { messageBatchRoutes } from './messages/batch-routes.js';
 import { webhookRoutes } from './twilio-webhooks/routes.js';
 
@@ -57,10 +58,13 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  await deps.keys.start(logger);
+  deps.budget.onWarning = (service, used, limit) =>
+    logger.warn({ service, used, limit }, 'a service has used 80 % of its daily segment budget');
   await app.register(errorHandler);
   await app.register(nulGuard);
   await app.register(openapi, { publicBaseUrl: deps.config.publicBaseUrl });
-  await app.register(metrics, { queues: deps.queues, prisma: deps.prisma });
+  await app.register(metrics, { queues: deps.queues, prisma: deps.prisma, budget: deps.budget, keys: deps.keys });
   await app.register(dashboard, {
     credentials: deps.config.dashboard,
     readOnly: deps.config.dashboardReadOnly,
@@ -71,7 +75,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
   await app.register(
     async (v1) => {
       v1.removeContentTypeParser('text/plain'); // /v1 speaks JSON only: anything else is a 415
-      await v1.register(apiKeyAuth, { keys: deps.config.apiKeys });
+      await v1.register(apiKeyAuth, { registry: deps.keys });
       await v1.register(apiRateLimit, {
         redis: deps.redis,
         queuePrefix: deps.config.queuePrefix,
@@ -80,6 +84,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       await v1.register(messageRoutes, deps);
       await v1.register(otpRoutes, deps);
       await v1.register(adminBlockRoutes, deps);
+      await v1.register(accessRoutes, deps);
       await v1.register(recipientRoutes, deps);
       await v1.register(templateRoutes);
       await v1.register(statsRoutes, deps);

@@ -8,6 +8,8 @@ import {
   type Queues,
 } from '@smsq/shared';
 import type { Redis } from 'ioredis';
+import { KeyRegistry } from './access/key-registry.js';
+import { DailyBudget } from './caps/daily-budget.js';
 import { OptOutLookup } from './messages/admit.js';
 import { MessageRecorder } from './messages/record.js';
 
@@ -20,6 +22,10 @@ export interface ApiDeps {
   queueRedis: Redis;
   queues: Queues;
   optOuts: OptOutLookup;
+  /** Every API key and service, in memory (reloaded every few seconds). */
+  keys: KeyRegistry;
+  /** Each service's daily segment budget, in Redis. */
+  budget: DailyBudget;
   recorder: MessageRecorder;
   close(): Promise<void>;
 }
@@ -37,9 +43,12 @@ export function createApiDeps(config: Config): ApiDeps {
     queueRedis,
     queues,
     optOuts: new OptOutLookup(prisma),
+    keys: new KeyRegistry(prisma, config.apiKeys),
+    budget: new DailyBudget(redis, config.queuePrefix),
     // Seals an OTP's text with its code while it waits to be sent (the worker opens it).
     recorder: new MessageRecorder(prisma, queues, new MessageSealer(config.otpSecret)),
     async close() {
+      this.keys.stop();
       await queues.close();
       redis.disconnect();
       queueRedis.disconnect();

@@ -40,7 +40,7 @@ WITH input AS (
     error_code = COALESCE(i.error_code, m.error_code),
     error_message = COALESCE(i.error_message, m.error_message),
     twilio_sid = COALESCE(m.twilio_sid, i.twilio_sid),
-    body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL AND i.to_status NOT IN ${NOT_YET_SENT_SQL}
+    body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL AND NOT m.test AND i.to_status NOT IN ${NOT_YET_SENT_SQL}
            THEN NULL ELSE m.body END,
     sealed_body = CASE WHEN i.to_status NOT IN ${NOT_YET_SENT_SQL} THEN NULL ELSE m.sealed_body END,
     sent_at = CASE WHEN i.to_status IN ('sent','delivered','undelivered') THEN COALESCE(m.sent_at, now()) ELSE m.sent_at END,
@@ -109,7 +109,7 @@ function returned(count: number, ords: { ord: bigint }[]): boolean[] {
  * it, or to find a lost attempt at Twilio), and is cleared then; so is the body of an `otp` message a
  * caller sent with its own text, which may hold a code in clear.
  */
-async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
+export async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
   return inRounds(
     advances,
     (a) => a.messageId,

@@ -1,5 +1,7 @@
 import { Coalescer, newMessageId, type CategoryName, type Config, type PrismaClient } from '@smsq/shared';
 import type { Redis } from 'ioredis';
+import { isTest, type Caller } from '../access/caller.js';
+import type { DailyBudget } from '../caps/daily-budget.js';
 import { SlidingWindowCap } from '../caps/sliding-window-cap.js';
 import { ApiError } from '../errors.js';
 import { admitOtpSend } from '../otp/admission.js';
@@ -13,6 +15,7 @@ export interface AdmitDeps {
   /** The caps and the pumping guard live here, so they hold across every API process. */
   redis: Redis;
   optOuts: OptOutLookup;
+  budget: DailyBudget;
 }
 
 /**
@@ -101,12 +104,41 @@ async function countAgainstCaps(
   return cap.value;
 }
 
+/** Test traffic is refused as live traffic would be, but counts against nothing (caps, guard, budget). */
+async function checkOptOutOnly(deps: AdmitDeps, to: string): Promise<() => Promise<void>> {
+  if (await deps.optOuts.isOptedOut(to)) throw optedOut();
+  return async () => undefined;
+}
+
+/** The caps, then the service's daily budget; one release gives back all that was counted. */
+async function countAgainstLimits(
+  deps: AdmitDeps,
+  draft: Draft,
+  to: string,
+  now: Date,
+  caller: Caller,
+): Promise<() => Promise<void>> {
+  const releaseCaps = await countAgainstCaps(deps, draft.category, to, now);
+  const limit = caller.service.dailySegmentLimit;
+  if (limit === null) return releaseCaps;
+  try {
+    const hit = await deps.budget.take(caller.service, limit, draft.segments, now.getTime());
+    return async () => {
+      await Promise.all([releaseCaps(), hit.release()]);
+    };
+  } catch (err) {
+    await releaseCaps().catch(() => undefined);
+    throw err;
+  }
+}
+
 /**
  * The checks that ask Redis and Postgres, last so that a request refused earlier costs nothing: the
  * recipient and their preferences (for a `userId`), the destination rule for their number, quiet hours
- * for marketing, the opt-out, then the caps. Throws ApiError when refused.
+ * for marketing, the opt-out, then the caps and the service's budget (not for test traffic). Throws
+ * ApiError when refused.
  */
-export async function admitMessage(deps: AdmitDeps, draft: Draft, now: Date): Promise<Admitted> {
+export async function admitMessage(deps: AdmitDeps, draft: Draft, now: Date, caller: Caller): Promise<Admitted> {
   const recipient =
     draft.userId === undefined ? undefined : await resolveRecipient(deps.prisma, draft.userId, draft.category);
   const phone = draft.phone ?? checkDestination(deps.config.allowedCountries, recipient!.phone);
@@ -115,9 +147,23 @@ export async function admitMessage(deps: AdmitDeps, draft: Draft, now: Date): Pr
     draft.category === 'marketing' && quiet && recipient?.timezone
       ? afterQuietHours(draft.requestedStart, recipient.timezone, quiet)
       : draft.requestedStart;
-  const release = await countAgainstCaps(deps, draft.category, phone.e164, now);
+  const release = isTest(caller)
+    ? await checkOptOutOnly(deps, phone.e164)
+    : await countAgainstLimits(deps, draft, phone.e164, now, caller);
+  // Field by field, not `...draft`: a spread of drafts of varying shapes kept this function from being
+  // optimised (a fifth more API CPU per batched message).
   return {
-    ...draft,
+    phone: draft.phone,
+    userId: draft.userId,
+    body: draft.body,
+    secretBody: draft.secretBody,
+    category: draft.category,
+    template: draft.template,
+    segments: draft.segments,
+    encoding: draft.encoding,
+    requestedStart: draft.requestedStart,
+    ttlSeconds: draft.ttlSeconds,
+    metadata: draft.metadata,
     id: newMessageId(),
     to: phone.e164,
     country: phone.country,

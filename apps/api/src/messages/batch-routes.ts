@@ -9,6 +9,7 @@ export const messageBatchRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (
   app.post(
     '/messages/batch',
     {
+      config: { scope: 'messages:send' },
       // 1000 items of up to 1600 characters each; the app-wide limit is sized for one message.
       bodyLimit: 8 * 1024 * 1024,
       schema: {
@@ -30,7 +31,7 @@ export const messageBatchRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (
       const { results, acceptedCategories } = await acceptBatch(
         deps,
         req.body.messages,
-        req.apiKeyName,
+        req.caller,
         req.headers['idempotency-key'],
       );
       req.acceptedCategories = acceptedCategories;

@@ -1,6 +1,7 @@
 import AjvModule from 'ajv';
 import addFormats from 'ajv-formats';
 import type { CategoryName } from '@smsq/shared';
+import type { Caller } from '../access/caller.js';
 import { schemaViolation, type ApiError } from '../errors.js';
 import type { BatchItemError, BatchItemResult } from './batch-schema.js';
 import { acceptMessages, type IntakeDeps, type IntakeItem } from './intake.js';
@@ -34,7 +35,7 @@ export interface BatchOutcome {
 export async function acceptBatch(
   deps: IntakeDeps,
   items: unknown[],
-  apiKeyName: string,
+  caller: Caller,
   idempotencyKey?: string,
 ): Promise<BatchOutcome> {
   const results: BatchItemResult[] = new Array(items.length);
@@ -52,7 +53,7 @@ export async function acceptBatch(
   const outcomes = await acceptMessages(
     deps,
     valid.map((v) => v.item),
-    apiKeyName,
+    caller,
   );
   const acceptedCategories: CategoryName[] = [];
   valid.forEach(({ index }, k) => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import stringify from 'safe-stable-stringify';
+import { idempotencyOwner, type Caller } from '../access/caller.js';
 import { ApiError } from '../errors.js';
 import { admitMessage, type AdmitDeps, type Admitted } from './admit.js';
 import { planMessage } from './plan.js';
@@ -53,16 +54,17 @@ const bodyHashOf = (req: CreateMessageBody) => createHash('sha256').update(strin
 export async function acceptMessages(
   deps: IntakeDeps,
   items: IntakeItem[],
-  apiKeyName: string,
+  caller: Caller,
   raced = false,
 ): Promise<ItemOutcome[]> {
+  const owner = idempotencyOwner(caller);
   const outcomes = new Array<ItemOutcome | undefined>(items.length);
   const hashes = items.map((it) => (it.idempotencyKey === undefined ? '' : bodyHashOf(it.req)));
   const keyed = items.flatMap((it, i) => (it.idempotencyKey === undefined ? [] : [i]));
   if (keyed.length > 0) {
     const replays = await findReplays(
       deps.prisma,
-      apiKeyName,
+      owner,
       keyed.map((i) => items[i]!.idempotencyKey!),
     );
     for (const i of keyed) {
@@ -89,7 +91,7 @@ export async function acceptMessages(
         : limit(async () => {
             try {
               const draft = planMessage(deps.config, item.req, now, item.secretBody);
-              admitted.push({ index, message: await admitMessage(deps, draft, now) });
+              admitted.push({ index, message: await admitMessage(deps, draft, now, caller) });
             } catch (err) {
               if (!(err instanceof ApiError)) throw err;
               outcomes[index] = { ok: false, error: err };
@@ -108,19 +110,19 @@ export async function acceptMessages(
     const key = items[index]!.idempotencyKey;
     return key === undefined
       ? []
-      : [{ apiKey: apiKeyName, key, bodyHash: hashes[index]!, messageId: message.id, createdAt: now }];
+      : [{ apiKey: owner, key, bodyHash: hashes[index]!, messageId: message.id, createdAt: now }];
   });
   let recorded;
   try {
     recorded = await deps.recorder.record(
       admitted.map((a) => a.message),
       keys,
-      apiKeyName,
+      caller,
       now,
     );
   } catch (err) {
     // The same key raced another request (or this batch itself): the winner's records are now there.
-    if (keys.length > 0 && !raced && isUniqueViolation(err)) return acceptMessages(deps, items, apiKeyName, true);
+    if (keys.length > 0 && !raced && isUniqueViolation(err)) return acceptMessages(deps, items, caller, true);
     throw err;
   }
   admitted.forEach(({ index, message }, k) => {
@@ -136,8 +138,8 @@ export async function acceptMessages(
 }
 
 /** A single message: a batch of one whose refusal is the request's error. */
-export async function acceptMessage(deps: IntakeDeps, item: IntakeItem, apiKeyName: string): Promise<Acceptance> {
-  const [outcome] = await acceptMessages(deps, [item], apiKeyName);
+export async function acceptMessage(deps: IntakeDeps, item: IntakeItem, caller: Caller): Promise<Acceptance> {
+  const [outcome] = await acceptMessages(deps, [item], caller);
   if (!outcome!.ok) throw outcome!.error;
   return outcome!.value;
 }

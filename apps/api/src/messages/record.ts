@@ -8,6 +8,7 @@ import {
   type PrismaClient,
   type Queues,
 } from '@smsq/shared';
+import { isTest, type Caller } from '../access/caller.js';
 import { unavailable, type ApiError } from '../errors.js';
 import type { Admitted } from './admit.js';
 import { boundedEnqueue } from './bounded-enqueue.js';
@@ -29,6 +30,9 @@ const COLUMNS: readonly [keyof Row, string, string][] = [
   ['encoding', 'encoding', 'text'],
   ['metadata', 'metadata', 'jsonb'],
   ['apiKey', 'api_key', 'text'],
+  ['test', 'test', 'boolean'],
+  ['from', '"from"', 'text'],
+  ['messagingServiceSid', 'messaging_service_sid', 'text'],
   ['createdAt', 'created_at', 'timestamptz'],
   ['updatedAt', 'updated_at', 'timestamptz'],
   ['expiresAt', 'expires_at', 'timestamptz'],
@@ -124,20 +128,25 @@ interface InsertGroup {
 }
 
 /** The `messages` row of an admitted message (its `queued` event goes with it in insertMessages). */
-function messageRow(sealer: Pick<MessageSealer, 'seal'>, m: Admitted, apiKeyName: string, now: Date): MessageRow {
+function messageRow(sealer: Pick<MessageSealer, 'seal'>, m: Admitted, caller: Caller, now: Date): MessageRow {
+  // A test message's text is no secret (it never reaches a phone): its key may read it, code included.
+  const test = isTest(caller);
   return {
     id: m.id,
     to: m.to,
     country: m.country,
     userId: m.userId,
-    body: m.body,
-    sealedBody: m.secretBody === undefined ? undefined : sealer.seal(m.id, m.secretBody),
+    body: test ? (m.secretBody ?? m.body) : m.body,
+    sealedBody: m.secretBody === undefined || test ? undefined : sealer.seal(m.id, m.secretBody),
     category: m.category,
     template: m.template,
     segments: m.segments,
     encoding: m.encoding,
     metadata: m.metadata as Prisma.InputJsonValue | undefined,
-    apiKey: apiKeyName,
+    apiKey: caller.service.name,
+    test,
+    from: caller.service.from ?? undefined,
+    messagingServiceSid: caller.service.messagingServiceSid ?? undefined,
     createdAt: now,
     updatedAt: now,
     expiresAt: m.expiresAt,
@@ -195,15 +204,17 @@ export class MessageRecorder {
    * failed (a row left behind is sent by the reconciler and keeps its counts), the enqueue's error is
    * thrown. An insert's error (a duplicate Idempotency-Key) is thrown after every count was given back.
    */
-  async record(messages: Admitted[], keys: IdempotencyRow[], apiKeyName: string, now: Date): Promise<RecordOutcome[]> {
+  async record(messages: Admitted[], keys: IdempotencyRow[], caller: Caller, now: Date): Promise<RecordOutcome[]> {
     try {
-      await this.inserts.submit({ rows: messages.map((m) => messageRow(this.sealer, m, apiKeyName, now)), keys });
+      await this.inserts.submit({ rows: messages.map((m) => messageRow(this.sealer, m, caller, now)), keys });
     } catch (err) {
       await Promise.all(messages.map((m) => m.release()));
       throw err;
     }
     try {
-      await boundedEnqueue(this.sends.submit(messages.map((m) => ({ messageId: m.id, ...m }))));
+      await boundedEnqueue(
+        this.sends.submit(messages.map((m) => ({ messageId: m.id, category: m.category, delayMs: m.delayMs }))),
+      );
       return messages.map(() => ({ ok: true }));
     } catch (err) {
       const removed = await this.deleteStillQueued(messages.map((m) => m.id));

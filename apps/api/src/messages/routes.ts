@@ -13,6 +13,7 @@ import {
 } from './schema.js';
 import { acceptMessage, type IntakeDeps } from './intake.js';
 import { eventView, messageView } from './views.js';
+import { ownedBy } from '../access/caller.js';
 
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
 function decodeCursor(cursor: string): string {
@@ -25,6 +26,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
   app.post(
     '/messages',
     {
+      config: { scope: 'messages:send' },
       schema: {
         tags: ['messages'],
         summary: 'Accept a message for sending',
@@ -43,7 +45,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
       const item = key === undefined ? { req: req.body } : { req: req.body, idempotencyKey: key };
-      const { message, replayed } = await acceptMessage(deps, item, req.apiKeyName);
+      const { message, replayed } = await acceptMessage(deps, item, req.caller);
       req.logFields = { messageId: message.id, category: message.category, replayed };
       if (!replayed) req.acceptedCategories = [message.category];
       return reply.code(replayed ? 200 : 202).send(message);
@@ -53,6 +55,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
   app.post(
     '/messages/:id/cancel',
     {
+      config: { scope: 'messages:send' },
       schema: {
         tags: ['messages'],
         summary: 'Cancel a message that has not started sending',
@@ -62,6 +65,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
     },
     async (req) => {
       const { id } = req.params;
+      // Another service's message is not found: its existence is not revealed.
+      const own = await deps.prisma.message.findFirst({ where: { id, ...ownedBy(req.caller) }, select: { id: true } });
+      if (!own) throw notFound('message');
       const canceled = await advanceStatus(deps.prisma, {
         messageId: id,
         to: 'canceled',
@@ -82,6 +88,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
   app.get(
     '/messages/:id',
     {
+      config: { scope: 'messages:read' },
       schema: {
         tags: ['messages'],
         summary: 'A message with its status history',
@@ -90,8 +97,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
       },
     },
     async (req) => {
-      const m = await deps.prisma.message.findUnique({
-        where: { id: req.params.id },
+      const m = await deps.prisma.message.findFirst({
+        where: { id: req.params.id, ...ownedBy(req.caller) },
         include: { events: { orderBy: { id: 'asc' } } },
       });
       if (!m) throw notFound('message');
@@ -102,6 +109,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
   app.get(
     '/messages',
     {
+      config: { scope: 'messages:read' },
       schema: {
         tags: ['messages'],
         summary: 'List messages, newest first',
@@ -111,7 +119,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, 
     },
     async (req) => {
       const q = req.query;
-      const where: Prisma.MessageWhereInput = {};
+      const where: Prisma.MessageWhereInput = { ...ownedBy(req.caller) };
       if (q.status) where.status = q.status;
       if (q.category) where.category = q.category;
       if (q.userId) where.userId = q.userId;

@@ -2,7 +2,10 @@ import type { Message, MessageEvent } from '@smsq/shared';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The public shape of a message. An OTP's body is never shown: it holds the code. */
+/**
+ * The public shape of a message. A live OTP's body is never shown (even masked); a test message's is,
+ * code included, so a caller's CI can run a whole login without a phone.
+ */
 export function messageView(m: Message) {
   return {
     id: m.id,
@@ -12,7 +15,7 @@ export function messageView(m: Message) {
     userId: m.userId,
     category: m.category,
     template: m.template,
-    body: m.category === 'otp' ? null : m.body,
+    body: m.category === 'otp' && !m.test ? null : m.body,
     segments: m.segments,
     encoding: m.encoding,
     attempts: m.attempts,

@@ -3,6 +3,8 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PrismaClient, Queues } from '@smsq/shared';
 import { PumpingRefusal } from '../pumping/guard.js';
+import type { KeyRegistry } from '../access/key-registry.js';
+import type { DailyBudget } from '../caps/daily-budget.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,11 +91,44 @@ function registerMessageGauge(registry: Registry, prisma: PrismaClient, onError:
       try {
         const rows = await prisma.$queryRaw<{ status: string; category: string; n: bigint }[]>`
           SELECT status::text AS status, category::text AS category, count(*) AS n FROM messages
-          WHERE created_at > now() - ${RECENT_WINDOW}::interval GROUP BY 1, 2`;
+          WHERE created_at > now() - ${RECENT_WINDOW}::interval AND NOT test GROUP BY 1, 2`;
         for (const r of rows) this.set({ status: r.status, category: r.category }, Number(r.n));
       } catch (err) {
         onError(err as Error);
       }
+    },
+  });
+}
+
+/** Each budgeted service's segments used today, read from Redis at scrape time. */
+function registerBudgetGauge(
+  registry: Registry,
+  budget: DailyBudget,
+  keys: KeyRegistry,
+  onError: (err: Error) => void,
+) {
+  new Gauge({
+    name: 'smsq_budget_used_segments',
+    help: "Segments a service has used of today's budget (UTC day), live traffic only",
+    labelNames: ['service'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const s of keys.budgeted()) this.set({ service: s.name }, await budget.used(s.id));
+      } catch (err) {
+        onError(err as Error);
+      }
+    },
+  });
+  new Gauge({
+    name: 'smsq_budget_limit_segments',
+    help: "A service's daily segment budget",
+    labelNames: ['service'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of keys.budgeted()) this.set({ service: s.name }, s.dailySegmentLimit!);
     },
   });
 }
@@ -103,7 +138,10 @@ function registerMessageGauge(registry: Registry, prisma: PrismaClient, onError:
  * process (tests) never collide. Wrapped in fastify-plugin so its hooks see every route.
  */
 export default fp(
-  async function metrics(app: FastifyInstance, opts: { queues: Queues; prisma: PrismaClient }) {
+  async function metrics(
+    app: FastifyInstance,
+    opts: { queues: Queues; prisma: PrismaClient; budget: DailyBudget; keys: KeyRegistry },
+  ) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
     registerQueueGauges(registry, opts.queues, (err) =>
@@ -111,6 +149,9 @@ export default fp(
     );
     registerMessageGauge(registry, opts.prisma, (err) =>
       app.log.warn({ err: err.message }, 'message metrics unavailable'),
+    );
+    registerBudgetGauge(registry, opts.budget, opts.keys, (err) =>
+      app.log.warn({ err: err.message }, 'budget metrics unavailable'),
     );
 
     const requests = new Counter({
@@ -187,10 +228,12 @@ export default fp(
       const route = req.routeOptions.url ?? 'unmatched';
       const status = String(reply.statusCode);
       requests.inc({ method: req.method, route, status_code: status });
-      // Set by the routes once a template or recipient has resolved each message's category.
-      for (const category of req.acceptedCategories ?? []) accepted.inc({ category });
+      // Set by the routes once a template or recipient has resolved each message's category. Test-key
+      // traffic never reaches Twilio and is counted nowhere live.
+      const live = req.caller?.type !== 'test';
+      if (live) for (const category of req.acceptedCategories ?? []) accepted.inc({ category });
       duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-      if (route === '/v1/otp' && reply.statusCode === 202) otpSends.inc();
+      if (live && route === '/v1/otp' && reply.statusCode === 202) otpSends.inc();
       if (req.pumping?.blocked) pumpingBlocks.inc({ prefix: req.pumping.prefix, by: req.pumping.blocked });
       if (req.pumping?.refused) pumpingRefusals.inc({ prefix: req.pumping.prefix });
       if (route.startsWith(WEBHOOKS)) {

@@ -17,6 +17,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps
   app.post(
     '/otp',
     {
+      config: { scope: 'messages:send' },
       schema: {
         tags: ['otp'],
         summary: 'Send a one-time code by SMS',
@@ -25,7 +26,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps
       },
     },
     async (req, reply) => {
-      const accepted = await otp.send(req.body, req.apiKeyName);
+      const accepted = await otp.send(req.body, req.caller);
       req.acceptedCategories = ['otp'];
       req.logFields = { otpId: accepted.id, messageId: accepted.messageId, purpose: accepted.purpose };
       return reply.code(202).send(accepted);
@@ -35,6 +36,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps
   app.post(
     '/otp/verify',
     {
+      config: { scope: 'otp:verify' },
       schema: {
         tags: ['otp'],
         summary: 'Check a one-time code',
@@ -43,7 +45,7 @@ export const otpRoutes: FastifyPluginAsyncTypebox<IntakeDeps> = async (app, deps
       },
     },
     async (req) => {
-      const result = await otp.verify(req.body);
+      const result = await otp.verify(req.body, req.caller);
       req.logFields = { otpId: result.id, status: result.status, valid: result.valid };
       return result;
     },

@@ -4,6 +4,9 @@ import { maskCode, otpMessageText } from './message.js';
 import { ApiError, notFound } from '../errors.js';
 import type { OtpAccepted, OtpVerdict, SendOtpBody, VerifyOtpBody } from './schema.js';
 import { acceptMessage, type IntakeDeps } from '../messages/intake.js';
+import { ownedBy, type Caller } from '../access/caller.js';
+
+type Owner = ReturnType<typeof ownedBy>;
 import { resolveRecipient } from '../recipients/lookup.js';
 
 type OtpStatus = OtpVerdict['status'];
@@ -35,7 +38,8 @@ export class OtpService {
     private readonly hasher: OtpHasher,
   ) {}
 
-  async send(req: SendOtpBody, apiKeyName: string): Promise<OtpAccepted> {
+  async send(req: SendOtpBody, caller: Caller): Promise<OtpAccepted> {
+    const owner = ownedBy(caller);
     const { config, prisma } = this.deps;
     const ttlSeconds = req.ttlSeconds ?? config.otpTtlSeconds;
     const id = newMessageId(); // UUIDv7: creation order, which decides which OTP replaces which
@@ -55,7 +59,7 @@ export class OtpService {
         },
         secretBody: otpMessageText(code, ttlSeconds),
       },
-      apiKeyName,
+      caller,
     );
     const now = new Date();
     let otp;
@@ -69,7 +73,7 @@ export class OtpService {
           codeHash: this.hasher.hash(id, code),
           maxAttempts: config.otpMaxAttempts,
           messageId: message.id,
-          apiKey: apiKeyName,
+          ...owner,
           expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
           createdAt: now,
         },
@@ -78,10 +82,10 @@ export class OtpService {
       await this.cancelMessage(message.id); // no OTP to check it against: the code must not go out
       throw err;
     }
-    await this.cancelEarlier(otp.to, otp.purpose, id);
+    await this.cancelEarlier(otp.to, otp.purpose, id, owner);
     // A newer OTP for the same number and purpose, recorded while this one's SMS was being queued, did
     // not see this row to cancel it: this one gives way, and its SMS with it.
-    const overtaken = await this.cancelIfOvertaken(otp.to, otp.purpose, id);
+    const overtaken = await this.cancelIfOvertaken(otp.to, otp.purpose, id, owner);
     if (overtaken) await this.cancelMessage(message.id);
     return {
       id,
@@ -94,12 +98,16 @@ export class OtpService {
     };
   }
 
-  /** Cancels this OTP if a newer one for the same number and purpose is pending; says whether it did. */
-  private async cancelIfOvertaken(to: string, purpose: string, id: string): Promise<boolean> {
+  /**
+   * Cancels this OTP if a newer one of the same service for the same number and purpose is pending; says
+   * whether it did. Another service's codes for the number are its own business.
+   */
+  private async cancelIfOvertaken(to: string, purpose: string, id: string, owner: Owner): Promise<boolean> {
     const canceled = await this.deps.prisma.$executeRaw`
       UPDATE otps SET status = 'canceled', updated_at = now()
       WHERE id = ${id}::uuid AND status = 'pending' AND EXISTS (
-        SELECT 1 FROM otps n WHERE n."to" = ${to} AND n.purpose = ${purpose} AND n.status = 'pending' AND n.id > ${id}::uuid)`;
+        SELECT 1 FROM otps n WHERE n."to" = ${to} AND n.purpose = ${purpose} AND n.status = 'pending'
+          AND n.api_key = ${owner.apiKey} AND n.test = ${owner.test} AND n.id > ${id}::uuid)`;
     return canceled > 0;
   }
 
@@ -108,10 +116,11 @@ export class OtpService {
    * their SMS while it still waits in the queue. Only older ones (smaller id), so of two racing requests
    * the later one survives rather than each canceling the other.
    */
-  private async cancelEarlier(to: string, purpose: string, newId: string): Promise<void> {
+  private async cancelEarlier(to: string, purpose: string, newId: string, owner: Owner): Promise<void> {
     const canceled = await this.deps.prisma.$queryRaw<{ message_id: string | null }[]>`
       UPDATE otps SET status = 'canceled', updated_at = now()
       WHERE "to" = ${to} AND purpose = ${purpose} AND status = 'pending' AND id < ${newId}::uuid
+        AND api_key = ${owner.apiKey} AND test = ${owner.test}
       RETURNING message_id`;
     for (const { message_id: messageId } of canceled) if (messageId) await this.cancelMessage(messageId);
   }
@@ -127,8 +136,9 @@ export class OtpService {
     if (moved) await this.deps.queues.send.remove(messageId).catch(() => undefined);
   }
 
-  async verify(req: VerifyOtpBody): Promise<OtpVerdict> {
-    const otp = await this.find(req);
+  /** Checks a code against the caller's own OTP; another service's (or a test key's, for a live key) is not found. */
+  async verify(req: VerifyOtpBody, caller: Caller): Promise<OtpVerdict> {
+    const otp = await this.find(req, ownedBy(caller));
     const now = new Date();
     if (otp.status !== 'pending') return verdict(otp, false);
     if (otp.expiresAt <= now) return verdict(await this.expire(otp, now), false);
@@ -152,12 +162,14 @@ export class OtpService {
     return verdict(current.status === 'pending' ? await this.expire(current, now) : current, false);
   }
 
-  private async find(req: VerifyOtpBody): Promise<OtpRow> {
+  private async find(req: VerifyOtpBody, owner: Owner): Promise<OtpRow> {
     if (req.id !== undefined) {
       if (req.to !== undefined || req.userId !== undefined || req.purpose !== undefined) {
         throw new ApiError(400, 'validation_failed', 'give either "id", or "to"/"userId" with "purpose"', 'id');
       }
-      return this.byId(req.id);
+      const own = await this.deps.prisma.otp.findFirst({ where: { id: req.id, ...owner }, select: OTP_FIELDS });
+      if (!own) throw notFound('OTP');
+      return own;
     }
     if ((req.to === undefined) === (req.userId === undefined)) {
       throw new ApiError(400, 'validation_failed', 'give "id", or exactly one of "to" and "userId"', 'to');
@@ -175,7 +187,7 @@ export class OtpService {
     }
     // The newest OTP for the number and purpose: an older one was canceled when it was replaced.
     const otp = await this.deps.prisma.otp.findFirst({
-      where: { to, purpose: req.purpose },
+      where: { to, purpose: req.purpose, ...owner },
       orderBy: { id: 'desc' },
       select: OTP_FIELDS,
     });

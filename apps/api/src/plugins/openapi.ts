@@ -7,16 +7,22 @@ import { ErrorResponse } from '../common-schema.js';
 const BEARER = 'bearerAuth';
 const TWILIO_SIGNATURE = 'twilioSignature';
 
-/** Which credential each part of the API takes; other routes (health, docs) are open. */
-function securityFor(url: string): Record<string, string[]>[] | undefined {
-  if (url.startsWith('/v1/')) return [{ [BEARER]: [] }];
+/**
+ * Which credential each part of the API takes, with the scope a key needs (docs/api.md, "Services and
+ * keys"); other routes (health, docs) are open.
+ */
+function securityFor(url: string, scope: string | undefined): Record<string, string[]>[] | undefined {
+  if (url.startsWith('/v1/')) return [{ [BEARER]: scope ? [scope] : [] }];
   if (url.startsWith('/webhooks/twilio/')) return [{ [TWILIO_SIGNATURE]: [] }];
   return undefined;
 }
 
-/** The API-key rate limit (api-rate-limit.ts) answers on every /v1 route without the route declaring it. */
-const withRateLimit = (url: string, response: object) =>
-  url.startsWith('/v1/') ? { ...response, 429: ErrorResponse } : response;
+/**
+ * The API-key rate limit (api-rate-limit.ts) answers on every /v1 route without the route declaring it,
+ * and so does the scope check (403 insufficient_scope) on every route that names a scope.
+ */
+const withAuthAnswers = (url: string, scope: string | undefined, response: object) =>
+  url.startsWith('/v1/') ? { ...response, 429: ErrorResponse, ...(scope ? { 403: ErrorResponse } : {}) } : response;
 
 /** Routes embed the error schema; the document refers to its one component instead of repeating it. */
 function referToErrorSchema(response: object): object {
@@ -48,14 +54,22 @@ export default fp(
         servers: [{ url: opts.publicBaseUrl }],
         components: {
           securitySchemes: {
-            [BEARER]: { type: 'http', scheme: 'bearer', description: 'A secret from API_KEYS' },
+            [BEARER]: {
+              type: 'http',
+              scheme: 'bearer',
+              description:
+                'An API key (`smsq_live_…`/`smsq_test_…`, or a secret from API_KEYS). The scope an operation ' +
+                'names is the one the key needs: messages:send, messages:read, otp:verify, recipients:read, ' +
+                'recipients:write, webhooks, admin; without it the answer is 403 insufficient_scope.',
+            },
             [TWILIO_SIGNATURE]: { type: 'apiKey', in: 'header', name: 'X-Twilio-Signature' },
           },
         },
       },
-      transform: ({ schema, url }) => {
-        const security = securityFor(url);
-        const response = schema?.response && referToErrorSchema(withRateLimit(url, schema.response));
+      transform: ({ schema, url, route }) => {
+        const scope = (route.config as { scope?: string } | undefined)?.scope;
+        const security = securityFor(url, scope);
+        const response = schema?.response && referToErrorSchema(withAuthAnswers(url, scope, schema.response));
         return { schema: { ...schema, ...(response ? { response } : {}), ...(security ? { security } : {}) }, url };
       },
       // Shared schemas keep their $id as component name: `#/components/schemas/ErrorResponse`.

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorResponse, commonErrors } from '../common-schema.js';
 import { BlockIdParams, CreateBlockBody, ListBlocksQuery, PrefixBlockList, PrefixBlockView } from './schema.js';
 import { PumpingGuard, type PrefixBlock, type PumpingGuardDeps } from './guard.js';
+import { audit } from '../access/audit.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -27,6 +28,7 @@ export const adminBlockRoutes: FastifyPluginAsyncTypebox<PumpingGuardDeps> = asy
   app.get(
     '/admin/blocks',
     {
+      config: { scope: 'admin' },
       schema: {
         tags: ['admin'],
         summary: 'Destination-prefix blocks, newest first',
@@ -40,6 +42,7 @@ export const adminBlockRoutes: FastifyPluginAsyncTypebox<PumpingGuardDeps> = asy
   app.post(
     '/admin/blocks',
     {
+      config: { scope: 'admin' },
       schema: {
         tags: ['admin'],
         summary: "Block OTPs to a destination prefix (an operator's own block)",
@@ -52,6 +55,7 @@ export const adminBlockRoutes: FastifyPluginAsyncTypebox<PumpingGuardDeps> = asy
       const block = await guard.blockByOperator(prefix.replace(/^\+/, ''), seconds, reason, req.apiKeyName);
       req.pumping = { prefix: block.prefix, blocked: 'operator' };
       req.log.warn({ blockId: block.id.toString(), prefix: block.prefix }, 'prefix blocked by operator');
+      await audit(deps.prisma, req.caller, 'block.created', block.id.toString(), { prefix: block.prefix, seconds });
       return reply.code(201).send(blockView(block));
     },
   );
@@ -59,6 +63,7 @@ export const adminBlockRoutes: FastifyPluginAsyncTypebox<PumpingGuardDeps> = asy
   app.delete(
     '/admin/blocks/:id',
     {
+      config: { scope: 'admin' },
       schema: {
         tags: ['admin'],
         summary: 'Lift a block (recorded with the API key that lifted it)',
@@ -69,6 +74,7 @@ export const adminBlockRoutes: FastifyPluginAsyncTypebox<PumpingGuardDeps> = asy
     async (req) => {
       const block = await guard.lift(BigInt(req.params.id), req.apiKeyName);
       req.log.warn({ blockId: req.params.id, prefix: block.prefix, liftedBy: block.liftedBy }, 'prefix block lifted');
+      await audit(deps.prisma, req.caller, 'block.lifted', req.params.id, { prefix: block.prefix });
       return blockView(block);
     },
   );

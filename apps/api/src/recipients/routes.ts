@@ -9,6 +9,7 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ prisma: PrismaClient }
   app.put(
     '/recipients/:userId',
     {
+      config: { scope: 'recipients:write' },
       schema: {
         tags: ['recipients'],
         summary: 'Create or replace a recipient: phone, category preferences, locale, timezone',
@@ -23,6 +24,7 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ prisma: PrismaClient }
   app.get(
     '/recipients/:userId',
     {
+      config: { scope: 'recipients:read' },
       schema: {
         tags: ['recipients'],
         summary: 'A recipient',
@@ -40,6 +42,7 @@ export const recipientRoutes: FastifyPluginAsyncTypebox<{ prisma: PrismaClient }
   app.delete(
     '/recipients/:userId',
     {
+      config: { scope: 'recipients:write' },
       schema: {
         tags: ['recipients'],
         summary: 'Forget a recipient (its messages stay); answers with what was deleted',

@@ -15,6 +15,13 @@ export const StatsQuery = Type.Object(
     until: Type.Optional(
       Type.String({ format: 'date-time', description: 'Messages created before this (default: now)' }),
     ),
+    service: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "One service's figures (admin keys; others see only their own service's)",
+      }),
+    ),
     groupBy: Type.Union(
       STATS_GROUPS.map((g) => Type.Literal(g)),
       { default: 'day', description: 'day: UTC calendar days; country: ISO 3166 of the destination (null: unknown)' },

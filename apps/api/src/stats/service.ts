@@ -27,18 +27,26 @@ interface StatsRow {
   cost: Prisma.Decimal | null;
 }
 
+/** Whose messages: one service's (every service's without one), live or test traffic. */
+export interface StatsScope {
+  service?: string;
+  test: boolean;
+}
+
 /**
  * The one aggregate behind GET /v1/stats: a range scan on the (created_at, …) index, grouped by the key,
  * the status and the price unit. Twilio reports prices as negative charges, so cost is their absolute sum.
  */
-export function statsQuery(since: Date, until: Date, groupBy: StatsGroup): Prisma.Sql {
+export function statsQuery(since: Date, until: Date, groupBy: StatsGroup, scope: StatsScope): Prisma.Sql {
   const key = GROUP_KEY[groupBy];
+  const service = scope.service ?? null;
   return Prisma.sql`
     SELECT ${key.select} AS key, status::text AS status, price_unit AS unit,
            count(*)::int AS messages, sum(segments)::bigint AS segments,
            count(price)::int AS priced, sum(abs(price)) AS cost
     FROM messages
-    WHERE created_at >= ${since} AND created_at < ${until}
+    WHERE created_at >= ${since} AND created_at < ${until} AND test = ${scope.test}
+      AND (${service}::text IS NULL OR api_key = ${service})
     GROUP BY ${key.group}, status, price_unit`;
 }
 
@@ -80,8 +88,9 @@ export async function computeStats(
   since: Date,
   until: Date,
   groupBy: StatsGroup,
+  scope: StatsScope,
 ): Promise<StatsResponse> {
-  const rows = await prisma.$queryRaw<StatsRow[]>(statsQuery(since, until, groupBy));
+  const rows = await prisma.$queryRaw<StatsRow[]>(statsQuery(since, until, groupBy, scope));
   const totals = emptyFigures();
   const groups = new Map<string | null, ReturnType<typeof emptyFigures>>();
   for (const row of rows) {

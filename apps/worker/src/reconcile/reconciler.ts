@@ -88,6 +88,7 @@ async function refreshSilent(deps: ReconcilerDeps): Promise<number> {
     where: {
       status: { in: ['submitted', 'sent'] },
       twilioSid: { not: null },
+      test: false, // settled by the worker itself, never at Twilio
       updatedAt: { lt: new Date(Date.now() - config.reconcile.sentAfterMs) },
     },
     select: { id: true, twilioSid: true },
@@ -132,6 +133,7 @@ async function fetchPrices(deps: ReconcilerDeps): Promise<number> {
       status: { in: ['delivered', 'undelivered'] },
       price: null,
       twilioSid: { not: null },
+      test: false,
       priceChecks: { lt: MAX_PRICE_CHECKS },
       updatedAt: { lt: new Date(Date.now() - config.reconcile.priceAfterMs) },
     },

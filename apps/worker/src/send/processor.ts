@@ -4,6 +4,7 @@ import {
   CATEGORY_PRIORITY,
   TTL_MAX_SECONDS,
   advanceStatus,
+  advanceStatuses,
   classifySendError,
   maskPhone,
   setOptOut,
@@ -21,6 +22,7 @@ import { type SendRateLimiter, type Slot } from './limiter/send-rate-limiter.js'
 import type { SendSignals } from './signals.js';
 import { SendStore, type Sendable } from './store.js';
 import { senderKey, senderParams } from './sender.js';
+import { testOutcome, testSid } from './test-outcomes.js';
 
 export interface SendDeps {
   config: Config;
@@ -85,8 +87,6 @@ function unrecoverable(failure: SendFailure): UnrecoverableError {
 
 export function createSendProcessor(deps: SendDeps) {
   const { config, prisma, twilio, logger, limiter, signals, sealer } = deps;
-  const sender = senderKey(config);
-  const from = senderParams(config);
   const store = new SendStore(prisma);
 
   async function adopt(m: Sendable, found: NonNullable<Awaited<ReturnType<typeof findAtTwilio>>>) {
@@ -107,6 +107,44 @@ export function createSendProcessor(deps: SendDeps) {
       errorCode: failure.code,
       errorMessage: failure.message,
     });
+  }
+
+  /**
+   * A test key's message: the same claim and status history as a live send, settled here as Twilio would
+   * settle it (testOutcome), without a slot of the sender's limit and without any call to Twilio.
+   */
+  async function settleTest(m: Sendable): Promise<SendOutcome> {
+    const attempt = await store.claim(m.id, m.attempts);
+    if (attempt === undefined) return 'skipped';
+    const outcome = testOutcome(m.to);
+    if (outcome.status === 'failed') {
+      await advanceStatus(prisma, {
+        messageId: m.id,
+        to: 'failed',
+        source: 'worker',
+        onlyFrom: ['sending'],
+        errorCode: outcome.errorCode,
+        errorMessage: `test key: a live send to this number would fail with ${outcome.errorCode}`,
+      });
+      return 'failed';
+    }
+    const from = senderParams(config, m);
+    await store.recordSubmission({
+      messageId: m.id,
+      twilioSid: testSid(),
+      from: 'from' in from ? (from.from ?? null) : null,
+      segments: undefined,
+    });
+    await advanceStatuses(prisma, [
+      { messageId: m.id, to: 'sent', source: 'worker' },
+      {
+        messageId: m.id,
+        to: outcome.status,
+        source: 'worker',
+        errorCode: outcome.status === 'undelivered' ? outcome.errorCode : undefined,
+      },
+    ]);
+    return 'submitted';
   }
 
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
@@ -131,7 +169,7 @@ export function createSendProcessor(deps: SendDeps) {
       throw new UnrecoverableError(err.message);
     }
 
-    if (m.attempts > (job.data.notAtTwilioUpTo ?? 0)) {
+    if (!m.test && m.attempts > (job.data.notAtTwilioUpTo ?? 0)) {
       const found = await findAtTwilio(deps, m, text);
       if (found) {
         await adopt(m, found);
@@ -161,6 +199,9 @@ export function createSendProcessor(deps: SendDeps) {
     };
     const deadline = m.expiresAt.getTime() - MIN_VALIDITY_MS;
     if (Date.now() >= deadline) return expire('expired before it could be sent');
+
+    if (m.test) return settleTest(m);
+    const sender = senderKey(config, m);
 
     /**
      * Back to BullMQ's delayed set, not a failed attempt; at the deadline it comes back to expire. When it
@@ -202,7 +243,7 @@ export function createSendProcessor(deps: SendDeps) {
       const sent = await withRetryAfter(() =>
         twilio.messages.create({
           to: m.to,
-          ...from,
+          ...senderParams(config, m),
           body: text,
           statusCallback: statusCallbackUrl(config, messageId),
           validityPeriod: Math.min(TTL_MAX_SECONDS, Math.max(1, Math.floor(remainingMs / 1000))),

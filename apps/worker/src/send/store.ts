@@ -14,6 +14,10 @@ export interface Sendable {
   to: string;
   from: string | null;
   body: string | null;
+  /** Its service's Messaging Service, when it has one. */
+  messagingServiceSid: string | null;
+  /** Sent with a test key: settled here as Twilio would, never sent. */
+  test: boolean;
   /** An OTP's text with its code, sealed (MessageSealer); `body` then holds it masked. */
   sealedBody: string | null;
   category: CategoryName;
@@ -27,7 +31,7 @@ export interface Sendable {
 /** Messages to send, each with its recipient's opt-out, in one statement; undefined for an id not found. */
 async function loadForSending(db: PrismaClient, messageIds: readonly string[]): Promise<(Sendable | undefined)[]> {
   const rows = await db.$queryRaw<Sendable[]>`
-    SELECT m.id, m.status, m."to", m."from", m.body, m.sealed_body AS "sealedBody", m.category, m.segments, m.attempts,
+    SELECT m.id, m.status, m."to", m."from", m.messaging_service_sid AS "messagingServiceSid", m.test, m.body, m.sealed_body AS "sealedBody", m.category, m.segments, m.attempts,
       m.created_at AS "createdAt", m.expires_at AS "expiresAt",
       EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = m."to" AND o.opted_out) AS "optedOut"
     FROM messages m WHERE m.id = ANY(${messageIds as string[]}::uuid[])`;
@@ -97,7 +101,7 @@ async function recordSubmissions(db: PrismaClient, subs: readonly Submission[]):
         ), upd AS (
           UPDATE messages m SET twilio_sid = i.twilio_sid, "from" = COALESCE(i."from", m."from"),
             segments = COALESCE(i.segments, m.segments), updated_at = now(),
-            body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL THEN NULL ELSE m.body END,
+            body = CASE WHEN m.category = 'otp' AND m.sealed_body IS NULL AND NOT m.test THEN NULL ELSE m.body END,
             sealed_body = NULL,
             status = CASE WHEN old.status < 'submitted' THEN 'submitted'::"MessageStatus" ELSE m.status END
           FROM input i JOIN old ON old.id = i.id WHERE m.id = i.id

@@ -29,7 +29,17 @@ export function createStatusProcessor({ config, prisma, logger, limiter, signals
     const [outcome] = await applyStatusCallbacks(prisma, [job.data], logger);
     // 30001: the sender's queue at Twilio overflowed, so we send faster than it drains. Once per message.
     if (outcome === 'applied' && isSenderOverload(job.data.errorCode)) {
-      await limiter.slowDown(senderKey(config), 'sender', OVERLOAD_PAUSE_MS);
+      // The message's own sender, as it was chosen at send time: its service's, else the deployment's.
+      const m = job.data.messageId
+        ? await prisma.message.findUnique({ where: { id: job.data.messageId }, select: { apiKey: true } })
+        : null;
+      const service = m?.apiKey
+        ? await prisma.service.findUnique({
+            where: { name: m.apiKey },
+            select: { from: true, messagingServiceSid: true },
+          })
+        : null;
+      await limiter.slowDown(senderKey(config, service ?? undefined), 'sender', OVERLOAD_PAUSE_MS);
       signals.emit('slowDown', 'sender', job.data.errorCode);
     }
     return outcome!;

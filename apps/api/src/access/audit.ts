@@ -1,0 +1,18 @@
+import type { Prisma, PrismaClient } from '@smsq/shared';
+import type { Caller } from './caller.js';
+
+export type AuditAction =
+  'service.created' | 'service.updated' | 'key.created' | 'key.revoked' | 'block.created' | 'block.lifted';
+
+/** Records an admin action: who (key and service), what, on what. Never a secret, never a number. */
+export async function audit(
+  prisma: PrismaClient,
+  caller: Pick<Caller, 'keyId' | 'service'>,
+  action: AuditAction,
+  target: string,
+  detail?: Prisma.InputJsonValue,
+): Promise<void> {
+  await prisma.auditEvent.create({
+    data: { keyId: caller.keyId, service: caller.service.name, action, target, ...(detail ? { detail } : {}) },
+  });
+}
