@@ -2,6 +2,15 @@ import { CATEGORIES } from '@smsq/shared';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ApiOptions } from './api-client.js';
 import { accountInfo } from './commands/account-info.js';
+import {
+  createKey,
+  createService,
+  listKeys,
+  listServices,
+  revokeKey,
+  type CreateKeyOptions,
+  type CreateServiceOptions,
+} from './commands/access.js';
 import { checkSetup } from './commands/check-setup.js';
 import { phoneNumbers } from './commands/phone-numbers.js';
 import { send, type SendOptions } from './commands/send.js';
@@ -20,6 +29,21 @@ function keyValue(value: string, previous: Record<string, string>): Record<strin
   const at = value.indexOf('=');
   if (at < 1) throw new InvalidArgumentError('give key=value');
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('give a whole number above 0');
+  return n;
+}
+
+const repeated = (value: string, previous: string[] = []) => [...previous, value];
+
+/** --api-url and --api-key, for the commands that call the API. */
+function withApi(command: Command): Command {
+  return command
+    .option('--api-url <url>', 'the smsq API (default: $SMSQ_API_URL or http://localhost:3000)')
+    .option('--api-key <secret>', 'an API key (default: $SMSQ_API_KEY); admin commands need the admin scope');
 }
 
 /** --api-url, --api-key and --timeout, for the commands that go through the API and wait. */
@@ -101,7 +125,43 @@ export async function run(argv: string[], io: Io): Promise<number> {
       .option('--data <key=value>', 'a template field (repeatable)', keyValue, {}),
   ).action(act((out, opts: TestNotificationOptions, [userId]) => testNotification(io, out, userId!, opts)));
 
-  for (const command of [program, ...program.commands]) command.addHelpText('after', EXIT_CODES_HELP);
+  const services = program.command('services').description('calling services (an API key with the admin scope)');
+  withApi(
+    services
+      .command('create')
+      .description('create a calling service')
+      .argument('<name>', 'letters, digits, . _ -')
+      .option('--daily-segment-limit <n>', 'segments per UTC day (live traffic, OTPs included)', positiveInteger)
+      .option('--from <E.164>', "the service's own sender number")
+      .option('--messaging-service-sid <MG…>', "the service's own Messaging Service"),
+  ).action(act((out, opts: CreateServiceOptions, [name]) => createService(io, out, name!, opts)));
+  withApi(services.command('list').description('list the calling services')).action(
+    act((out, opts: ApiOptions) => listServices(io, out, opts)),
+  );
+
+  const keys = program.command('keys').description("a service's API keys (an API key with the admin scope)");
+  withApi(
+    keys
+      .command('create')
+      .description('create a key for a service and print it once')
+      .argument('<service>', 'the service, by name or id')
+      .addOption(
+        new Option('--type <type>', 'live, or test (never reaches Twilio)').choices(['live', 'test']).default('live'),
+      )
+      .requiredOption('--scope <scope>', 'a scope the key has (repeatable), e.g. messages:send', repeated)
+      .option('--expires-at <time>', 'an ISO 8601 time after which the key is refused')
+      .option('--description <text>', 'what the key is for'),
+  ).action(act((out, opts: CreateKeyOptions, [service]) => createKey(io, out, service!, opts)));
+  withApi(
+    keys.command('list').description("list a service's keys (never their secrets)").argument('<service>', 'name or id'),
+  ).action(act((out, opts: ApiOptions, [service]) => listKeys(io, out, service!, opts)));
+  withApi(keys.command('revoke').description('revoke a key').argument('<keyId>', 'the key id (16 hex digits)')).action(
+    act((out, opts: ApiOptions, [keyId]) => revokeKey(io, out, keyId!, opts)),
+  );
+
+  for (const command of [program, ...program.commands, ...services.commands, ...keys.commands]) {
+    command.addHelpText('after', EXIT_CODES_HELP);
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });
