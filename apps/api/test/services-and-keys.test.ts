@@ -306,6 +306,42 @@ describe('test keys', () => {
   }, 60_000);
 });
 
+describe("a service's own sender", () => {
+  it('goes out through the Messaging Service of its service, the others through the deployment sender', async () => {
+    const mg = `MG${'ab'.repeat(16)}`;
+    const s = await createService('own-sender', { messagingServiceSid: mg });
+    const key = (await createKey(s.id, { type: 'live', scopes: SENDER })).key;
+    const own = await call(stack.api, key, 'POST', '/v1/messages', {
+      to: '+14155558101',
+      body: 'own sender #1',
+      category: 'account',
+    });
+    const plain = await call(stack.api, a0(), 'POST', '/v1/messages', {
+      to: '+14155558102',
+      body: 'own sender #2',
+      category: 'account',
+    });
+    expect([own.statusCode, plain.statusCode]).toEqual([202, 202]);
+    const sent = await eventually(async () => {
+      const all = (await stack.sim!.app.inject({ url: '/_sim/messages' })).json().messages as {
+        body: string | null;
+        from: string | null;
+        messagingServiceSid: string | null;
+      }[];
+      const mine = all.filter((m) => m.body?.startsWith('own sender #'));
+      return mine.length === 2 ? mine : undefined;
+    }, 15_000);
+    expect(sent.find((m) => m.body === 'own sender #1')).toMatchObject({ messagingServiceSid: mg, from: null });
+    expect(sent.find((m) => m.body === 'own sender #2')).toMatchObject({
+      messagingServiceSid: null,
+      from: '+15005550006',
+    });
+  });
+});
+
+/** The API_KEYS key of the stack (service "tests", every scope). */
+const a0 = () => AUTH.authorization.replace(/^Bearer /, '');
+
 describe('secrets at rest', () => {
   it('no key secret in any text column of any table, nor in any log line', async () => {
     const s = await createService('scan');
