@@ -125,6 +125,7 @@ describe('two services', () => {
       { type: 'gold', scopes: ['messages:send'] },
       { type: 'live', scopes: [] },
       { type: 'test', scopes: ['admin'] },
+      { type: 'test', scopes: ['messages:send', 'recipients:write'] },
       { type: 'live', scopes: ['messages:send'], expiresAt: '2000-01-01T00:00:00Z' },
     ]) {
       const res = await admin('POST', `/v1/admin/services/${s.id}/keys`, body);

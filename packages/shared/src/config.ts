@@ -45,6 +45,11 @@ const apiKeys = z
         ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'each entry must be name:secret' });
         return z.NEVER;
       }
+      // A name is a service's: `#` marks its test traffic (name#test) and may not be in a name.
+      if (pair.slice(0, at).includes('#')) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a name may not contain "#"' });
+        return z.NEVER;
+      }
       map.set(pair.slice(at + 1), pair.slice(0, at));
     }
     return map;

@@ -109,7 +109,10 @@ function returned(count: number, ords: { ord: bigint }[]): boolean[] {
  * it, or to find a lost attempt at Twilio), and is cleared then; so is the body of an `otp` message a
  * caller sent with its own text, which may hold a code in clear.
  */
-export async function advanceStatuses(db: PrismaClient, advances: readonly Advance[]): Promise<boolean[]> {
+export async function advanceStatuses(
+  db: Pick<PrismaClient, '$queryRawUnsafe'>,
+  advances: readonly Advance[],
+): Promise<boolean[]> {
   return inRounds(
     advances,
     (a) => a.messageId,

@@ -4,9 +4,12 @@ import type { Caller } from './caller.js';
 export type AuditAction =
   'service.created' | 'service.updated' | 'key.created' | 'key.revoked' | 'block.created' | 'block.lifted';
 
-/** Records an admin action: who (key and service), what, on what. Never a secret, never a number. */
+/**
+ * Records an admin action: who (key and service), what, on what. Never a secret, never a number. Given the
+ * transaction of the change itself, so that no change goes unaudited.
+ */
 export async function audit(
-  prisma: PrismaClient,
+  prisma: Pick<PrismaClient, 'auditEvent'>,
   caller: Pick<Caller, 'keyId' | 'service'>,
   action: AuditAction,
   target: string,

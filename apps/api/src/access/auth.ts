@@ -17,13 +17,16 @@ declare module 'fastify' {
   }
 }
 
+/** Scopes over live, deployment-wide data, which a test key never has. */
+const LIVE_ONLY: ReadonlySet<Scope> = new Set(['admin', 'recipients:read', 'recipients:write']);
+
 export const insufficientScope = (scope: Scope) =>
   new ApiError(403, 'insufficient_scope', `this key lacks the "${scope}" scope`);
 
 /**
  * Bearer auth for /v1: the key's caller from the registry (no query per request), then the route's
  * scope. A revoked, expired, unknown or malformed key gets one answer, 401. A test key never passes an
- * admin route.
+ * admin or recipients route.
  */
 export default fp(
   async function apiKeyAuth(app: FastifyInstance, opts: { registry: KeyRegistry }) {
@@ -36,7 +39,7 @@ export default fp(
       req.caller = caller;
       req.apiKeyName = caller.service.name;
       const scope = req.routeOptions.config.scope;
-      if (scope && (!caller.scopes.has(scope) || (scope === 'admin' && caller.type === 'test'))) {
+      if (scope && (!caller.scopes.has(scope) || (caller.type === 'test' && LIVE_ONLY.has(scope)))) {
         throw insufficientScope(scope);
       }
     });

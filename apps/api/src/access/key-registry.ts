@@ -53,7 +53,10 @@ export class KeyRegistry {
   start(logger: Pick<Logger, 'warn'>): Promise<void> {
     this.logger = logger;
     if (!this.started) {
-      this.timer = setInterval(() => void this.load(), KEY_REFRESH_MS);
+      // One periodic load at a time: a slow database does not pile them up.
+      this.timer = setInterval(() => {
+        this.inFlight ??= this.load().finally(() => (this.inFlight = undefined));
+      }, KEY_REFRESH_MS);
       this.timer.unref();
       this.started = this.load();
     }
@@ -82,9 +85,20 @@ export class KeyRegistry {
     }
   }
 
-  /** Reloads keys and services now (after this process changed one, so it sees its own change at once). */
+  private generation = 0;
+  private applied = 0;
+  private inFlight: Promise<void> | undefined;
+
+  /**
+   * Reloads keys and services now (after this process changed one, so it sees its own change at once).
+   * A snapshot older than one already applied is dropped: a slow periodic reload that began before a
+   * revocation must not bring the revoked key back.
+   */
   async refresh(): Promise<void> {
+    const generation = ++this.generation;
     const [services, keys] = await Promise.all([this.prisma.service.findMany(), this.prisma.apiKey.findMany()]);
+    if (generation < this.applied) return;
+    this.applied = generation;
     this.services = new Map(
       services.map((s) => [
         s.id,

@@ -57,6 +57,10 @@ const adminErrors = { 403: ErrorResponse, ...commonErrors };
  * reloaded into this process's key registry at once; other API processes see it within KEY_REFRESH_MS.
  */
 export const accessRoutes: FastifyPluginAsyncTypebox<AccessDeps> = async (app, { prisma, keys }) => {
+  /** This process sees its own change at once; the others within their reload. Never fails the change. */
+  const reload = (log: { warn(obj: object, msg: string): void }) =>
+    keys.refresh().catch((err: Error) => log.warn({ err: err.message }, 'could not reload API keys'));
+
   const findService = async (id: string) => {
     const s = await prisma.service.findUnique({ where: { id } });
     if (!s) throw notFound('service');
@@ -77,13 +81,16 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessDeps> = async (app, {
     async (req, reply) => {
       let s;
       try {
-        s = await prisma.service.create({ data: { id: randomUUID(), ...req.body } });
+        s = await prisma.$transaction(async (tx) => {
+          const made = await tx.service.create({ data: { id: randomUUID(), ...req.body } });
+          await audit(tx, req.caller, 'service.created', made.id, { name: made.name });
+          return made;
+        });
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         throw new ApiError(409, 'service_exists', `a service named "${req.body.name}" exists`, 'name');
       }
-      await audit(prisma, req.caller, 'service.created', s.id, { name: s.name });
-      await keys.refresh();
+      await reload(req.log);
       return reply.code(201).send(serviceView(s));
     },
   );
@@ -111,9 +118,15 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessDeps> = async (app, {
     },
     async (req) => {
       await findService(req.params.id);
-      const s = await prisma.service.update({ where: { id: req.params.id }, data: req.body });
-      await audit(prisma, req.caller, 'service.updated', s.id, { name: s.name, changed: Object.keys(req.body) });
-      await keys.refresh();
+      const s = await prisma.$transaction(async (tx) => {
+        const changed = await tx.service.update({ where: { id: req.params.id }, data: req.body });
+        await audit(tx, req.caller, 'service.updated', changed.id, {
+          name: changed.name,
+          changed: Object.keys(req.body),
+        });
+        return changed;
+      });
+      await reload(req.log);
       return serviceView(s);
     },
   );
@@ -132,8 +145,10 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessDeps> = async (app, {
     },
     async (req, reply) => {
       const { type, scopes, expiresAt, description } = req.body;
-      if (type === 'test' && scopes.includes('admin')) {
-        throw new ApiError(400, 'validation_failed', 'a test key cannot have the admin scope', 'scopes');
+      // Test traffic touches nothing live: no admin, and no deployment-wide recipients.
+      const live = scopes.filter((sc) => sc === 'admin' || sc.startsWith('recipients:'));
+      if (type === 'test' && live.length > 0) {
+        throw new ApiError(400, 'validation_failed', `a test key cannot have the ${live.join(', ')} scope`, 'scopes');
       }
       const expires = expiresAt === undefined ? undefined : parseInstant(expiresAt, 'expiresAt');
       if (expires && expires.getTime() <= Date.now()) {
@@ -141,19 +156,23 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessDeps> = async (app, {
       }
       const service = await findService(req.params.id);
       const made = generateKey(type);
-      const k = await prisma.apiKey.create({
-        data: {
-          id: made.id,
-          serviceId: service.id,
-          type,
-          secretHash: hashSecret(made.secret),
-          scopes,
-          ...(description === undefined ? {} : { description }),
-          ...(expires ? { expiresAt: expires } : {}),
-        },
+      const k = await prisma.$transaction(async (tx) => {
+        const created = await tx.apiKey.create({
+          data: {
+            id: made.id,
+            serviceId: service.id,
+            type,
+            secretHash: hashSecret(made.secret),
+            scopes,
+            ...(description === undefined ? {} : { description }),
+            ...(expires ? { expiresAt: expires } : {}),
+          },
+        });
+        await audit(tx, req.caller, 'key.created', created.id, { service: service.name, type, scopes });
+        return created;
       });
-      await audit(prisma, req.caller, 'key.created', k.id, { service: service.name, type, scopes });
-      await keys.refresh();
+      // The secret is answered whatever happens next: it cannot be shown again.
+      await reload(req.log);
       return reply.code(201).send({ ...keyView(k), key: made.key });
     },
   );
@@ -192,9 +211,12 @@ export const accessRoutes: FastifyPluginAsyncTypebox<AccessDeps> = async (app, {
       if (!found) throw notFound('key');
       const k = found.revokedAt
         ? found
-        : await prisma.apiKey.update({ where: { id: found.id }, data: { revokedAt: new Date() } });
-      if (!found.revokedAt) await audit(prisma, req.caller, 'key.revoked', k.id);
-      await keys.refresh();
+        : await prisma.$transaction(async (tx) => {
+            const revoked = await tx.apiKey.update({ where: { id: found.id }, data: { revokedAt: new Date() } });
+            await audit(tx, req.caller, 'key.revoked', revoked.id);
+            return revoked;
+          });
+      await reload(req.log);
       return keyView(k);
     },
   );

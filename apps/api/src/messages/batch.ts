@@ -62,8 +62,8 @@ export async function acceptBatch(
       results[index] = { index, error: asItemError(o.error) };
       return;
     }
-    results[index] = { index, id: o.value.message.id, status: o.value.message.status };
-    if (!o.value.replayed) acceptedCategories.push(o.value.message.category);
+    results[index] = { index, id: o.value.id, status: o.value.status };
+    if (!o.value.replayed) acceptedCategories.push(o.value.category);
   });
   return { results, acceptedCategories };
 }

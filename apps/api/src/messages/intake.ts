@@ -33,9 +33,26 @@ export interface IntakeItem {
 }
 
 export interface Acceptance {
-  message: AcceptedMessage;
+  id: string;
+  status: AcceptedMessage['status'];
+  category: AcceptedMessage['category'];
   /** An earlier request with the same Idempotency-Key and body: nothing new was recorded. */
   replayed: boolean;
+  /** The message as a single POST answers it, built when asked (a batch answers only id and status). */
+  readonly message: AcceptedMessage;
+}
+
+function acceptance(row: Parameters<typeof acceptedView>[0], replayed: boolean): Acceptance {
+  let view: AcceptedMessage | undefined;
+  return {
+    id: row.id,
+    status: row.status,
+    category: row.category,
+    replayed,
+    get message() {
+      return (view ??= acceptedView(row));
+    },
+  };
 }
 
 /** Each item's answer: accepted (now or by an earlier request), or refused with its own error. */
@@ -72,7 +89,7 @@ export async function acceptMessages(
       if (!earlier) continue;
       outcomes[i] =
         earlier.bodyHash === hashes[i]
-          ? { ok: true, value: { message: acceptedView(earlier.message), replayed: true } }
+          ? { ok: true, value: acceptance(earlier.message, true) }
           : {
               ok: false,
               error: new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was used with a different body'),
@@ -130,7 +147,20 @@ export async function acceptMessages(
     outcomes[index] = r.ok
       ? {
           ok: true,
-          value: { message: acceptedView({ ...message, status: 'queued', createdAt: now }), replayed: false },
+          value: acceptance(
+            {
+              id: message.id,
+              status: 'queued',
+              to: message.to,
+              category: message.category,
+              segments: message.segments,
+              encoding: message.encoding,
+              createdAt: now,
+              expiresAt: message.expiresAt,
+              sendAt: message.sendAt,
+            },
+            false,
+          ),
         }
       : r;
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
+import { idempotencyOwner } from '../access/caller.js';
 
 interface ApiRateLimitOptions {
   redis: Redis;
@@ -40,7 +41,8 @@ export default fp(
       timeWindow: 60_000,
       redis,
       nameSpace: `${opts.queuePrefix}:api-rate:`,
-      keyGenerator: (req) => req.apiKeyName,
+      // Per service, live and test apart: a CI run with a test key never uses up production's allowance.
+      keyGenerator: (req) => idempotencyOwner(req.caller),
       skipOnError: true,
       errorResponseBuilder: (_req, ctx) =>
         new ApiError(

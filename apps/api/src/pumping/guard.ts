@@ -136,9 +136,9 @@ export class PumpingGuard {
    * Lifts a block: recorded with who lifted it, gone from Redis at once. The prefix then gets a grace
    * period in which its sends are counted but not judged, long enough for its baseline to learn the level
    * that tripped it (baseline windows ÷ factor, + 1): otherwise the very next send would trip it again.
-   * Lifting a block that already ended returns it unchanged.
+   * Lifting a block that already ended returns it unchanged (`lifted: false`).
    */
-  async lift(id: bigint, by: string): Promise<PrefixBlock> {
+  async lift(id: bigint, by: string): Promise<{ block: PrefixBlock; lifted: boolean }> {
     const now = new Date();
     const lifted = await this.deps.prisma.prefixBlock.updateManyAndReturn({
       where: { id, liftedAt: null, blockedUntil: { gt: now } },
@@ -151,7 +151,7 @@ export class PumpingGuard {
       const s = this.settings;
       await this.window.grace(block.prefix, (Math.ceil(s.baselineWindows / s.factor) + 1) * s.windowMs);
     }
-    return block;
+    return { block, lifted: lifted.length > 0 };
   }
 
   list(activeOnly: boolean, limit: number): Promise<PrefixBlock[]> {

@@ -72,9 +72,9 @@ export const adminBlockRoutes: FastifyPluginAsyncTypebox<PumpingGuardDeps> = asy
       },
     },
     async (req) => {
-      const block = await guard.lift(BigInt(req.params.id), req.apiKeyName);
+      const { block, lifted } = await guard.lift(BigInt(req.params.id), req.apiKeyName);
       req.log.warn({ blockId: req.params.id, prefix: block.prefix, liftedBy: block.liftedBy }, 'prefix block lifted');
-      await audit(deps.prisma, req.caller, 'block.lifted', req.params.id, { prefix: block.prefix });
+      if (lifted) await audit(deps.prisma, req.caller, 'block.lifted', req.params.id, { prefix: block.prefix });
       return blockView(block);
     },
   );

@@ -128,22 +128,20 @@ export function createSendProcessor(deps: SendDeps) {
       });
       return 'failed';
     }
-    const from = senderParams(config, m);
-    await store.recordSubmission({
-      messageId: m.id,
-      twilioSid: testSid(),
-      from: 'from' in from ? (from.from ?? null) : null,
-      segments: undefined,
-    });
-    await advanceStatuses(prisma, [
-      { messageId: m.id, to: 'sent', source: 'worker' },
-      {
-        messageId: m.id,
-        to: outcome.status,
-        source: 'worker',
-        errorCode: outcome.status === 'undelivered' ? outcome.errorCode : undefined,
-      },
-    ]);
+    // One transaction: a worker killed half way leaves the message `sending`, which a retry settles;
+    // never `submitted` with no Twilio to call back.
+    await prisma.$transaction(async (tx) =>
+      advanceStatuses(tx, [
+        { messageId: m.id, to: 'submitted', source: 'worker', twilioSid: testSid(), onlyFrom: ['sending'] },
+        { messageId: m.id, to: 'sent', source: 'worker' },
+        {
+          messageId: m.id,
+          to: outcome.status,
+          source: 'worker',
+          errorCode: outcome.status === 'undelivered' ? outcome.errorCode : undefined,
+        },
+      ]),
+    );
     return 'submitted';
   }
 
