@@ -124,15 +124,15 @@ describe('counts given back when a request fails after admission', () => {
   });
   afterAll(async () => stack.close());
   /** Postgres refuses every new message until `heal` (a trigger in this file's own database). */
-  async function failInserts(): Promise<() => Promise<void>> {
+  async function failInserts(table = 'messages'): Promise<() => Promise<void>> {
     await stack.prisma.$executeRawUnsafe(`
       CREATE OR REPLACE FUNCTION refuse_insert() RETURNS trigger AS $$
       BEGIN RAISE EXCEPTION 'simulated outage'; END $$ LANGUAGE plpgsql`);
     await stack.prisma.$executeRawUnsafe(
-      'CREATE TRIGGER refuse_insert BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_insert()',
+      `CREATE TRIGGER refuse_insert BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION refuse_insert()`,
     );
     return async () => {
-      await stack.prisma.$executeRawUnsafe('DROP TRIGGER IF EXISTS refuse_insert ON messages');
+      await stack.prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS refuse_insert ON ${table}`);
     };
   }
 
@@ -164,5 +164,25 @@ describe('counts given back when a request fails after admission', () => {
     expect(ok.statusCode).toBe(202);
     const after = await stack.apiDeps.redis.hvals(`${stack.config.queuePrefix}:{pump}:n:${prefix}`);
     expect(after.reduce((sum, n) => sum + Number(n), 0)).toBe(1);
+  });
+
+  it('an OTP whose row cannot be written cancels its SMS and gives back what it counted', async () => {
+    const to = '+14155557310';
+    const heal = await failInserts('otps');
+    const res = await stack.api.inject({
+      method: 'POST',
+      url: '/v1/otp',
+      headers: AUTH,
+      payload: { to, purpose: 'login' },
+    });
+    await heal();
+    expect(res.statusCode).toBeGreaterThanOrEqual(500);
+    const m = await stack.prisma.message.findFirstOrThrow({ where: { to } });
+    expect(m.status).toBe('canceled');
+    const prefix = destinationPrefix(to, stack.config.pumping.prefixDigits);
+    const counts = await stack.apiDeps.redis.hvals(`${stack.config.queuePrefix}:{pump}:n:${prefix}`);
+    // The earlier test's one OTP to the same range is the only count left.
+    expect(counts.reduce((sum, n) => sum + Number(n), 0)).toBe(1);
+    expect(await stack.apiDeps.redis.zcard(`${stack.config.queuePrefix}:{cap}:otp:${to}`)).toBe(0);
   });
 });

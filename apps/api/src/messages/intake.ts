@@ -40,15 +40,22 @@ export interface Acceptance {
   replayed: boolean;
   /** The message as a single POST answers it, built when asked (a batch answers only id and status). */
   readonly message: AcceptedMessage;
+  /** Gives back what admission counted (caps, guard, budget), for a caller that cancels it at once. */
+  release(): Promise<void>;
 }
 
-function acceptance(row: Parameters<typeof acceptedView>[0], replayed: boolean): Acceptance {
+function acceptance(
+  row: Parameters<typeof acceptedView>[0],
+  replayed: boolean,
+  release: () => Promise<void> = async () => undefined,
+): Acceptance {
   let view: AcceptedMessage | undefined;
   return {
     id: row.id,
     status: row.status,
     category: row.category,
     replayed,
+    release,
     get message() {
       return (view ??= acceptedView(row));
     },
@@ -160,6 +167,7 @@ export async function acceptMessages(
               sendAt: message.sendAt,
             },
             false,
+            message.release,
           ),
         }
       : r;

@@ -46,7 +46,7 @@ export class OtpService {
     const code = generateOtpCode(req.codeLength ?? 6);
     // The SMS goes through the pipeline first: recipient lookup, destination policy, the OTP cap and the
     // pumping guard are applied there once, and a refused request leaves no OTP row behind.
-    const { message } = await acceptMessage(
+    const accepted = await acceptMessage(
       this.deps,
       {
         req: {
@@ -61,6 +61,7 @@ export class OtpService {
       },
       caller,
     );
+    const { message } = accepted;
     const now = new Date();
     let otp;
     try {
@@ -79,7 +80,8 @@ export class OtpService {
         },
       });
     } catch (err) {
-      await this.cancelMessage(message.id); // no OTP to check it against: the code must not go out
+      // No OTP to check it against: the code must not go out, and what it counted is given back.
+      if (await this.cancelMessage(message.id)) await accepted.release();
       throw err;
     }
     await this.cancelEarlier(otp.to, otp.purpose, id, owner);
@@ -125,8 +127,8 @@ export class OtpService {
     for (const { message_id: messageId } of canceled) if (messageId) await this.cancelMessage(messageId);
   }
 
-  /** Cancels an OTP's SMS while it still waits in the queue; one already sending goes its way. */
-  private async cancelMessage(messageId: string): Promise<void> {
+  /** Cancels an OTP's SMS while it still waits in the queue (one already sending goes its way); says whether it did. */
+  private async cancelMessage(messageId: string): Promise<boolean> {
     const moved = await advanceStatus(this.deps.prisma, {
       messageId,
       to: 'canceled',
@@ -134,6 +136,7 @@ export class OtpService {
       onlyFrom: ['queued'],
     });
     if (moved) await this.deps.queues.send.remove(messageId).catch(() => undefined);
+    return moved;
   }
 
   /** Checks a code against the caller's own OTP; another service's (or a test key's, for a live key) is not found. */

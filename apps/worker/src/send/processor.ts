@@ -37,7 +37,8 @@ export interface SendDeps {
   twilioReady: Promise<void>;
 }
 
-export type SendOutcome = 'submitted' | 'adopted' | 'expired' | 'skipped' | 'failed';
+/** What a send did; `test` is a test key's message settled here, kept apart from the live series. */
+export type SendOutcome = 'submitted' | 'adopted' | 'expired' | 'skipped' | 'failed' | 'test';
 
 /** Twilio's ValidityPeriod is at least 1 s: a message with less time left is not sent. */
 const MIN_VALIDITY_MS = 1000;
@@ -126,7 +127,7 @@ export function createSendProcessor(deps: SendDeps) {
         errorCode: outcome.errorCode,
         errorMessage: `test key: a live send to this number would fail with ${outcome.errorCode}`,
       });
-      return 'failed';
+      return 'test';
     }
     // One transaction: a worker killed half way leaves the message `sending`, which a retry settles;
     // never `submitted` with no Twilio to call back.
@@ -142,7 +143,7 @@ export function createSendProcessor(deps: SendDeps) {
         },
       ]),
     );
-    return 'submitted';
+    return 'test';
   }
 
   return async function processSend(job: Job<SendJob>, token?: string): Promise<SendOutcome> {
