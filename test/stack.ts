@@ -6,14 +6,15 @@ import {
   loadConfig,
   type Config,
   type PrismaClient,
+  type RedisClient,
 } from '@smsq/shared';
 import { buildApp, createApiDeps, type ApiDeps } from '@smsq/api';
 import { startWorkers, type Workers } from '@smsq/worker';
 import { buildSim, type Sim } from '@smsq/twilio-sim';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import twilio from 'twilio';
+import { Cluster } from 'ioredis';
 import { createTestStores, type TestStores } from './context.js';
 
 export const API_KEY = 'test-secret-key';
@@ -63,6 +64,11 @@ export async function startStack(
     REDIS_URL: stores.redisUrl,
     QUEUE_PREFIX: stores.queuePrefix,
     API_KEYS: `tests:${API_KEY}`,
+    // `npm run test:cluster` runs the same tests on a Redis Cluster (scripts/redis-cluster.sh), but for
+    // a test that points REDIS_URL somewhere of its own (Redis down).
+    ...(process.env.REDIS_CLUSTER_NODES && !opts.env?.REDIS_URL
+      ? { REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES }
+      : {}),
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_PHONE_NUMBER: FROM,
@@ -98,11 +104,11 @@ export async function startStack(
     ...opts.env,
   };
 
-  let workerRedis: Redis | undefined;
+  let workerRedis: RedisClient | undefined;
   let workerPrisma: PrismaClient | undefined;
   let workers: Workers | undefined;
   if (withWorkers) {
-    workerRedis = createRedis(config.redisUrl, 'worker');
+    workerRedis = createRedis(config.redisUrl, 'worker', config.redisClusterNodes);
     workerPrisma = createPrisma(config.databaseUrl);
     workers = startWorkers({
       config,
@@ -162,4 +168,12 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** KEYS over the whole keyspace: every master of a Cluster (a plain KEYS there asks one node only). */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  if (redis instanceof Cluster) {
+    return (await Promise.all(redis.nodes('master').map((node) => node.keys(pattern)))).flat();
+  }
+  return redis.keys(pattern);
 }

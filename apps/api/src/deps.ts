@@ -7,7 +7,7 @@ import {
   type PrismaClient,
   type Queues,
 } from '@smsq/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { KeyRegistry } from './access/key-registry.js';
 import { DailyBudget } from './caps/daily-budget.js';
 import { OptOutLookup } from './messages/admit.js';
@@ -17,9 +17,9 @@ export interface ApiDeps {
   config: Config;
   prisma: PrismaClient;
   /** The API's own commands (caps, rate limits): auto-pipelined. */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ's connection, under `queues`. */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
   queues: Queues;
   optOuts: OptOutLookup;
   /** Every API key and service, in memory (reloaded every few seconds). */
@@ -33,8 +33,8 @@ export interface ApiDeps {
 /** The API's connections: fail-fast Redis clients, so an outage becomes a 503 instead of a hang. */
 export function createApiDeps(config: Config): ApiDeps {
   const prisma = createPrisma(config.databaseUrl);
-  const redis = createRedis(config.redisUrl, 'commands');
-  const queueRedis = createRedis(config.redisUrl, 'producer');
+  const redis = createRedis(config.redisUrl, 'commands', config.redisClusterNodes);
+  const queueRedis = createRedis(config.redisUrl, 'producer', config.redisClusterNodes);
   const queues = createQueues(queueRedis, config.queuePrefix, config.sendMaxAttempts);
   return {
     config,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, startStack, type Stack } from '../../../test/stack.js';
+import { AUTH, keysMatching, startStack, type Stack } from '../../../test/stack.js';
 
 const MAX = 3;
 let stack: Stack;
@@ -93,7 +93,7 @@ describe('RECIPIENT_MAX_PER_HOUR', () => {
   });
 
   it('keeps the count in Redis under the queue prefix, so every API process shares it', async () => {
-    const keys = await stack.apiDeps.redis.keys(`${stack.config.queuePrefix}:{cap}:recipient:*`);
+    const keys = await keysMatching(stack.apiDeps.redis, `${stack.config.queuePrefix}:{cap}:recipient:*`);
     expect(keys.sort()).toEqual(
       ['+14155550142', '+14155550143', '+14155550144', '+14155550145', '+14155550146'].map(
         (n) => `${stack.config.queuePrefix}:{cap}:recipient:${n}`,

@@ -1,7 +1,7 @@
 import { MessageSealer } from '@smsq/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
+import { AUTH, eventually, keysMatching, startStack, type Stack } from '../../../test/stack.js';
 
 /**
  * A live code exists as a keyed hash only, and in clear only in the worker's memory while it is sent:
@@ -41,7 +41,7 @@ async function textColumnsHolding(needle: string): Promise<string[]> {
 /** Every Redis key under this stack's prefix whose name or value holds `needle`. */
 async function redisKeysHolding(needle: string): Promise<string[]> {
   const redis = stack.apiDeps.redis;
-  const keys = await redis.keys(`${stack.config.queuePrefix}*`);
+  const keys = await keysMatching(redis, `${stack.config.queuePrefix}*`);
   expect(keys.length).toBeGreaterThan(0);
   const found: string[] = [];
   for (const key of keys) {

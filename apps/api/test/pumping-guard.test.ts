@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ConfigError, createRedis, loadConfig } from '@smsq/shared';
+import { ConfigError, createRedis, loadConfig, type RedisClient } from '@smsq/shared';
 import { PrefixWindow, type PrefixWindowResult } from '../src/pumping/prefix-window.js';
 import { destinationPrefix } from '../src/pumping/prefix.js';
-import type { Redis } from 'ioredis';
 import { PumpingGuard } from '../src/pumping/guard.js';
 import { AUTH, startStack, type Stack } from '../../../test/stack.js';
 
@@ -18,7 +17,7 @@ describe('destination prefixes', () => {
 });
 
 describe('PrefixWindow (Redis, explicit clock)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   beforeAll(() => {
     redis = createRedis(inject('redisUrl'), 'producer');
   });

@@ -29,7 +29,7 @@ try {
 // Each send holds a connection only for a few short statements, never across the Twilio call: 20 keep
 // up with any concurrency, and a few workers stay within Postgres's default 100 connections.
 const prisma = createPrisma(config.databaseUrl, Math.min(20, config.workerConcurrency + 5));
-const redis = createRedis(config.redisUrl, 'worker');
+const redis = createRedis(config.redisUrl, 'worker', config.redisClusterNodes);
 const workers = startWorkers({ config, prisma, redis, twilio, logger });
 const metricsServer = await startMetricsServer(config.workerMetricsPort, config.host, createWorkerMetrics(workers));
 logger.info({ concurrency: config.workerConcurrency }, 'worker started');

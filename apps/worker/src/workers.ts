@@ -13,7 +13,7 @@ import {
   warmUpTwilioClient,
 } from '@smsq/shared';
 import { SendRateLimiter } from './send/limiter/send-rate-limiter.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { fullJitterBackoff } from './send/backoff.js';
 import { startReconciler } from './reconcile/reconciler.js';
 import { createSendProcessor } from './send/processor.js';
@@ -24,7 +24,7 @@ import { createStatusProcessor } from './status/processor.js';
 export interface WorkerDeps {
   config: Config;
   prisma: PrismaClient;
-  redis: Redis;
+  redis: RedisClient;
   twilio: TwilioClient;
   logger: Logger;
 }

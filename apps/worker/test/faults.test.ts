@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startStack, type Stack } from '../../../test/stack.js';
+import { eventually, keysMatching, startStack, type Stack } from '../../../test/stack.js';
 import { spawnWorker } from './processes.js';
 import { allFinal as waitAllFinal, postMessages } from './traffic.js';
 
@@ -95,7 +95,7 @@ describe('a misbehaving Twilio', () => {
       await stack.workers!.send.pause();
       const ids = await post(stack, N, 'wiped');
       const redis = stack.apiDeps.redis;
-      const keys = await redis.keys(`${stack.config.queuePrefix}:{send}:*`);
+      const keys = await keysMatching(redis, `${stack.config.queuePrefix}:{send}:*`);
       expect(keys.length).toBeGreaterThan(0);
       await redis.del(...keys);
       stack.workers!.send.resume();

@@ -55,6 +55,23 @@ const apiKeys = z
     return map;
   });
 
+/** `host:port,host:port,…` → the seed nodes of a Redis Cluster; unset or empty: a single Redis. */
+const clusterNodes = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const nodes = (raw ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
+    const bad = nodes.find((n) => !/^[^\s:]+:\d{1,5}$/.test(n));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${bad}" is not host:port` });
+      return z.NEVER;
+    }
+    return nodes.length > 0 ? nodes : undefined;
+  });
+
 const countries = z
   .string()
   .optional()
@@ -74,6 +91,7 @@ const schema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/smsq'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    REDIS_CLUSTER_NODES: clusterNodes,
     QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
@@ -171,6 +189,8 @@ export interface Config {
   nodeEnv: Env['NODE_ENV'];
   databaseUrl: string;
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES: when set, every Redis connection is a Cluster seeded with these `host:port`s. */
+  redisClusterNodes: string[] | undefined;
   queuePrefix: string;
   port: number;
   host: string;
@@ -269,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv: c.NODE_ENV,
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
+    redisClusterNodes: c.REDIS_CLUSTER_NODES,
     queuePrefix: c.QUEUE_PREFIX,
     port: c.PORT,
     host: c.HOST,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 /**
  * The text of a Redis script kept as `.lua` files beside the module that runs it (`import.meta.url`).
@@ -14,7 +14,7 @@ export function luaScript(moduleUrl: string, ...files: string[]): string {
  * full only once per connection when Redis does not have it yet. Defining one twice is a no-op, so every
  * class that uses a script can ask for it on the client it is given.
  */
-export function defineLuaCommands(redis: Redis | Cluster, scripts: Record<string, string>): void {
+export function defineLuaCommands(redis: RedisClient, scripts: Record<string, string>): void {
   for (const [name, lua] of Object.entries(scripts)) {
     if (!(name in redis)) redis.defineCommand(name, { lua });
   }

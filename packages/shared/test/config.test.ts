@@ -80,6 +80,20 @@ describe('loadConfig', () => {
     expect(c.allowedCountries).toBeUndefined();
   });
 
+  it('reads REDIS_CLUSTER_NODES as host:port seeds; unset or empty is a single Redis', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-2:7001' }).redisClusterNodes).toEqual([
+      '10.0.0.1:7000',
+      'redis-2:7001',
+    ]);
+    expect(loadConfig({}).redisClusterNodes).toBeUndefined();
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).redisClusterNodes).toBeUndefined();
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis-1' })).toThrow(/^REDIS_CLUSTER_NODES /);
+  });
+
+  it('refuses an API_KEYS name with "#" (it marks a service\'s test traffic)', () => {
+    expect(() => loadConfig({ API_KEYS: 'billing#test:s3cret' })).toThrow(/^API_KEYS /);
+  });
+
   it('never echoes a secret in its error', () => {
     expect(() => loadConfig({ API_KEYS: 'hunter2hunter2' })).toThrow(/^API_KEYS /);
     expect(() => loadConfig({ API_KEYS: 'hunter2hunter2' })).not.toThrow(/hunter2/);

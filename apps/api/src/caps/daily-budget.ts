@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { defineLuaCommands, luaScript } from '@smsq/shared';
 import { ApiError } from '../errors.js';
 
@@ -42,16 +42,16 @@ export interface BudgetHit {
  * and given back when the message is refused later, as the caps are. Keys `<prefix>:{budget}:<service>:<day>`.
  */
 export class DailyBudget {
-  private readonly redis: Redis & BudgetCommands;
+  private readonly redis: RedisClient & BudgetCommands;
   /** Told once per crossing when a service passes BUDGET_WARN_SHARE of its budget (buildApp logs it). */
   onWarning: (service: string, used: number, limit: number) => void = () => undefined;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     defineLuaCommands(redis, SCRIPTS);
-    this.redis = redis as Redis & BudgetCommands;
+    this.redis = redis as RedisClient & BudgetCommands;
   }
 
   private key(serviceId: string, day: string): string {

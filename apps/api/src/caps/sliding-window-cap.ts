@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { Coalescer, defineLuaCommands, luaScript } from '@smsq/shared';
 
 const SCRIPTS = { smsqSlidingWindowCaps: luaScript(import.meta.url, 'sliding-window.lua') };
@@ -23,8 +23,8 @@ interface WithCapScript {
  * 64 single requests at once, pays one script call instead of one each. On a Redis Cluster the keys of one
  * call must share a slot, so hits are gathered per Redis client and per {hash tag} of their key prefix.
  */
-const hitsByClient = new WeakMap<Redis, Map<string, Coalescer<Hit, [number, number]>>>();
-function hitsOn(redis: Redis, hashTag: string): Coalescer<Hit, [number, number]> {
+const hitsByClient = new WeakMap<RedisClient, Map<string, Coalescer<Hit, [number, number]>>>();
+function hitsOn(redis: RedisClient, hashTag: string): Coalescer<Hit, [number, number]> {
   let byTag = hitsByClient.get(redis);
   if (!byTag) {
     defineLuaCommands(redis, SCRIPTS);
@@ -33,7 +33,7 @@ function hitsOn(redis: Redis, hashTag: string): Coalescer<Hit, [number, number]>
   }
   let hits = byTag.get(hashTag);
   if (!hits) {
-    const withScript = redis as Redis & WithCapScript;
+    const withScript = redis as RedisClient & WithCapScript;
     hits = new Coalescer(
       async (batch) => {
         const args = batch.flatMap((h) => [h.now, h.max, h.windowMs, h.member]);
@@ -62,7 +62,7 @@ export class SlidingWindowCap {
   private readonly hashTag: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Full key prefix with a {hash tag}, e.g. `smsq:{cap}:recipient`: hits are counted in batches (hitsOn). */
     private readonly keyPrefix: string,
     private readonly max: number,

@@ -1,5 +1,5 @@
 import { Coalescer, newMessageId, type CategoryName, type Config, type PrismaClient } from '@smsq/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { isTest, type Caller } from '../access/caller.js';
 import type { DailyBudget } from '../caps/daily-budget.js';
 import { SlidingWindowCap } from '../caps/sliding-window-cap.js';
@@ -13,7 +13,7 @@ export interface AdmitDeps {
   config: Config;
   prisma: PrismaClient;
   /** The caps and the pumping guard live here, so they hold across every API process. */
-  redis: Redis;
+  redis: RedisClient;
   optOuts: OptOutLookup;
   budget: DailyBudget;
 }

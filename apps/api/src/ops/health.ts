@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { within, type PrismaClient } from '@smsq/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 
 export interface HealthDeps {
   prisma: PrismaClient;
   /** The API's own commands (caps, rate limits). */
-  redis: Redis;
+  redis: RedisClient;
   /** Every enqueue goes through the queues' own connection. */
-  queueRedis: Redis;
+  queueRedis: RedisClient;
 }
 
 const CHECK_TIMEOUT_MS = 2000;

@@ -1,12 +1,13 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
+import { Cluster } from 'ioredis';
 import { ApiError } from '../errors.js';
 import { idempotencyOwner } from '../access/caller.js';
 
 interface ApiRateLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   queuePrefix: string;
   perMinute: number;
 }
@@ -26,7 +27,12 @@ const REDIS_TIMEOUT_MS = 250;
  */
 export default fp(
   async function apiRateLimit(app: FastifyInstance, opts: ApiRateLimitOptions) {
-    const redis = opts.redis.duplicate({ commandTimeout: REDIS_TIMEOUT_MS });
+    const redis =
+      opts.redis instanceof Cluster
+        ? opts.redis.duplicate(undefined, {
+            redisOptions: { ...opts.redis.options.redisOptions, commandTimeout: REDIS_TIMEOUT_MS },
+          })
+        : opts.redis.duplicate({ commandTimeout: REDIS_TIMEOUT_MS });
     // Said once per outage: ioredis reports every failed reconnect.
     let down = false;
     redis.on('error', (err: Error) => {

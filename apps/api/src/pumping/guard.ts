@@ -1,7 +1,7 @@
 import { type Config, type Prisma, type PrismaClient } from '@smsq/shared';
 import { PrefixWindow } from './prefix-window.js';
 import { destinationPrefix } from './prefix.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { ApiError, notFound } from '../errors.js';
 
 export type PrefixBlock = Prisma.PrefixBlockModel;
@@ -9,7 +9,7 @@ export type PrefixBlock = Prisma.PrefixBlockModel;
 export interface PumpingGuardDeps {
   config: Config;
   prisma: PrismaClient;
-  redis: Redis;
+  redis: RedisClient;
 }
 
 /** A send refused because its range is blocked: 429 `rate_limited`, with what metrics need to know. */

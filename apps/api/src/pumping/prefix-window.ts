@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { defineLuaCommands, luaScript } from '@smsq/shared';
 import { allPrefixes } from './prefix.js';
 
@@ -31,17 +31,17 @@ export type PrefixWindowResult =
  * key carries the `{pump}` hash tag, so one script sees them all on a Redis Cluster too.
  */
 export class PrefixWindow {
-  private readonly redis: Redis & PumpingCommands;
+  private readonly redis: RedisClient & PumpingCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     /** e.g. `smsq`; keys are `smsq:{pump}:…`. */
     queuePrefix: string,
     private readonly settings: PrefixWindowSettings,
   ) {
     this.base = `${queuePrefix}:{pump}`;
     defineLuaCommands(redis, SCRIPTS);
-    this.redis = redis as Redis & PumpingCommands;
+    this.redis = redis as RedisClient & PumpingCommands;
   }
 
   private readonly base: string;

@@ -3,8 +3,8 @@ import { Failure } from '../failure.js';
 import { safeUrl } from './safe-url.js';
 
 /** PING through the same client settings as the API, which gives up after one retry. */
-export async function checkRedis(url: string): Promise<string> {
-  const redis = createRedis(url, 'producer');
+export async function checkRedis(url: string, clusterNodes?: string[]): Promise<string> {
+  const redis = createRedis(url, 'producer', clusterNodes);
   // The client reports connection failures as events; the command itself only says it gave up.
   let connectionError: Error | undefined;
   redis.on('error', (err: Error) => {

@@ -65,7 +65,7 @@ export async function checkSetup(io: Io, out: Output): Promise<number> {
       },
       ({ config, sender }) => `valid; sender ${sender}, ${config.apiKeys.size} API key(s)`,
     );
-    await check('redis', () => checkRedis(config.redisUrl));
+    await check('redis', () => checkRedis(config.redisUrl, config.redisClusterNodes));
     await check('postgres', () => checkPostgres(config.databaseUrl));
     await check('twilio account', () => checkAccount(config, client));
     await check('sender', () => checkSender(config, client));

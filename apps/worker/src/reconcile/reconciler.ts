@@ -9,13 +9,13 @@ import {
   type Queues,
   type TwilioClient,
 } from '@smsq/shared';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import type { SendSignals } from '../send/signals.js';
 
 export interface ReconcilerDeps {
   config: Config;
   prisma: PrismaClient;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   twilio: TwilioClient;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@smsq/shared';
 import { defineLuaCommands, luaScript } from '@smsq/shared';
 
 const ACQUIRE = 'smsqRateAcquire';
@@ -76,14 +76,14 @@ export interface ScopeRate {
  * round trip per send.
  */
 export class SendRateLimiter {
-  private readonly redis: Redis & RateCommands;
+  private readonly redis: RedisClient & RateCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly opts: SendRateOptions,
   ) {
     defineLuaCommands(redis, SCRIPTS);
-    this.redis = redis as Redis & RateCommands;
+    this.redis = redis as RedisClient & RateCommands;
   }
 
   /** The configured rate of one sender. */
