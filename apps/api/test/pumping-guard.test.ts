@@ -4,7 +4,7 @@ import { ConfigError, createRedis, loadConfig, type RedisClient } from '@smsq/sh
 import { PrefixWindow, type PrefixWindowResult } from '../src/pumping/prefix-window.js';
 import { destinationPrefix } from '../src/pumping/prefix.js';
 import { PumpingGuard } from '../src/pumping/guard.js';
-import { AUTH, startStack, type Stack } from '../../../test/stack.js';
+import { AUTH, keysMatching, startStack, type Stack } from '../../../test/stack.js';
 
 const W = 600_000;
 
@@ -165,7 +165,7 @@ describe('the guard on POST /v1/otp, and the operator endpoints', () => {
     expect((await sendOtp(nyc(7))).statusCode).toBe(429);
     const first = await stack.prisma.prefixBlock.findFirstOrThrow({ where: { prefix: '1212' } });
 
-    const keys = await stack.apiDeps.redis.keys(`${stack.config.queuePrefix}:{pump}:*`);
+    const keys = await keysMatching(stack.apiDeps.redis, `${stack.config.queuePrefix}:{pump}:*`);
     expect(keys.length).toBeGreaterThan(0);
     await stack.apiDeps.redis.del(...keys);
     const afterLoss = await sendOtp(nyc(9));
