@@ -152,10 +152,10 @@ describe('two services', () => {
     const expiring = await createKey(s.id, {
       type: 'live',
       scopes: SENDER,
-      expiresAt: new Date(Date.now() + 1500).toISOString(),
+      expiresAt: new Date(Date.now() + 4000).toISOString(),
     });
     expect((await call(stack.api, expiring.key, 'GET', '/v1/messages')).statusCode).toBe(200);
-    await new Promise((r) => setTimeout(r, 1600));
+    await new Promise((r) => setTimeout(r, 4100));
     const unknown = `smsq_live_${'0'.repeat(16)}_${'a'.repeat(64)}`;
     const wrongSecret = revoked.key.replace(/.{4}$/, '0000');
     const answers = [];
