@@ -11,6 +11,9 @@ export const ErrorResponse = Type.Object(
   { $id: 'ErrorResponse' },
 );
 
+/** A value or null, for fields a response always has but may leave empty. */
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 /** The error responses every /v1 route may give, for the OpenAPI document. */

@@ -1,7 +1,6 @@
+import { Nullable } from '../common-schema.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { KEY_TYPES, SCOPES } from './key-format.js';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 // No ':' (API_KEYS' separator) and no '#' (test traffic's idempotency owner): letters, digits, . _ -
 const ServiceName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', examples: ['password-reset'] });

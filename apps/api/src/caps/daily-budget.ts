@@ -32,8 +32,6 @@ class BudgetExceeded extends ApiError {
 }
 
 export interface BudgetHit {
-  /** Segments used today, this message's included. */
-  used: number;
   release(): Promise<void>;
 }
 
@@ -72,7 +70,6 @@ export class DailyBudget {
     const warnAt = BUDGET_WARN_SHARE * limit;
     if (used >= warnAt && used - segments < warnAt) this.onWarning(service.name, used, limit);
     return {
-      used,
       release: async () => {
         await this.redis.decrby(key, segments);
       },

@@ -1,10 +1,10 @@
+import { Nullable } from '../common-schema.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { CATEGORIES, MAX_BODY_LENGTH, STATUS_ORDER, TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '@smsq/shared';
 import { USER_ID_MAX_LENGTH } from '../recipients/schema.js';
 
 const Category = Type.Union(CATEGORIES.map((c) => Type.Literal(c)));
 const Status = Type.Union(STATUS_ORDER.map((s) => Type.Literal(s)));
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const CreateMessageBody = Type.Object(
   {

@@ -1,6 +1,5 @@
+import { Nullable } from '../common-schema.js';
 import { Type, type Static } from '@sinclair/typebox';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const EXAMPLE_BLOCK = {
   id: '7',

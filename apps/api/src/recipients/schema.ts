@@ -1,7 +1,6 @@
+import { Nullable } from '../common-schema.js';
 import { Type, type Static, type TBoolean } from '@sinclair/typebox';
 import { CATEGORIES, type CategoryName } from '@smsq/shared';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const Preferences = Type.Object(
   Object.fromEntries(CATEGORIES.map((c) => [c, Type.Boolean()])) as Record<CategoryName, TBoolean>,
