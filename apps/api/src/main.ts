@@ -1,8 +1,9 @@
-import { createLogger, loadConfigOrExit } from '@smsq/shared';
+import { createLogger, exitUnlessClusterAnswers, loadConfigOrExit } from '@smsq/shared';
 import { buildApp } from './app.js';
 import { createApiDeps } from './deps.js';
 
 const config = loadConfigOrExit();
+await exitUnlessClusterAnswers(config.redisClusterNodes);
 const logger = createLogger(config, 'api');
 const deps = createApiDeps(config);
 const app = await buildApp(deps, { logger });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
 import type { SendJob } from '@smsq/shared';
+import { SlidingWindowCap } from '../src/caps/sliding-window-cap.js';
 import { destinationPrefix } from '../src/pumping/prefix.js';
 import { AUTH, eventually, startStack, type Stack } from '../../../test/stack.js';
 
@@ -123,6 +124,8 @@ describe('counts given back when a request fails after admission', () => {
     stack = await startStack({ withWorkers: false });
   });
   afterAll(async () => stack.close());
+  const otpCapKey = (to: string) =>
+    new SlidingWindowCap(stack.apiDeps.redis, `${stack.config.queuePrefix}:cap:otp`, 1, 1).keyOf(to);
   /** Postgres refuses every new message until `heal` (a trigger in this file's own database). */
   async function failInserts(table = 'messages'): Promise<() => Promise<void>> {
     await stack.prisma.$executeRawUnsafe(`
@@ -151,7 +154,7 @@ describe('counts given back when a request fails after admission', () => {
     const prefix = destinationPrefix(to, stack.config.pumping.prefixDigits);
     const counts = await stack.apiDeps.redis.hvals(`${stack.config.queuePrefix}:{pump}:n:${prefix}`);
     expect(counts.reduce((sum, n) => sum + Number(n), 0)).toBe(0);
-    expect(await stack.apiDeps.redis.zcard(`${stack.config.queuePrefix}:{cap}:otp:${to}`)).toBe(0);
+    expect(await stack.apiDeps.redis.zcard(otpCapKey(to))).toBe(0);
 
     // Once Postgres answers again the same number is served, and counted once.
     await heal();
@@ -183,6 +186,6 @@ describe('counts given back when a request fails after admission', () => {
     const counts = await stack.apiDeps.redis.hvals(`${stack.config.queuePrefix}:{pump}:n:${prefix}`);
     // The earlier test's one OTP to the same range is the only count left.
     expect(counts.reduce((sum, n) => sum + Number(n), 0)).toBe(1);
-    expect(await stack.apiDeps.redis.zcard(`${stack.config.queuePrefix}:{cap}:otp:${to}`)).toBe(0);
+    expect(await stack.apiDeps.redis.zcard(otpCapKey(to))).toBe(0);
   });
 });

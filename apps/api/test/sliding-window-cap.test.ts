@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { SlidingWindowCap } from '../src/caps/sliding-window-cap.js';
 
 const redis = new Redis(inject('redisUrl'));
-const prefix = `t${randomBytes(5).toString('hex')}:{cap}`;
+const prefix = `t${randomBytes(5).toString('hex')}:cap`;
 afterAll(() => redis.quit());
 
 describe('SlidingWindowCap', () => {
@@ -41,8 +41,13 @@ describe('SlidingWindowCap', () => {
     expect(results[7]).toEqual({ allowed: false, retryAfterSeconds: 1 });
   });
 
-  it('needs a {hash tag} in its key prefix, since its hits are counted together in one script call', () => {
-    expect(() => new SlidingWindowCap(redis, 'smsq:cap:recipient', 1, 1000)).toThrow(/hash tag/);
+  it('spreads its subjects over {hash tags}, and takes no tag of its own in the prefix', () => {
+    const cap = new SlidingWindowCap(redis, 'smsq:cap:recipient', 1, 1000);
+    const tags = new Set(
+      Array.from({ length: 200 }, (_, i) => /\{[^}]+\}/.exec(cap.keyOf(`+1415555${1000 + i}`))?.[0]),
+    );
+    expect(tags.size).toBeGreaterThan(32);
+    expect(() => new SlidingWindowCap(redis, 'smsq:{cap}:recipient', 1, 1000)).toThrow(/hash tag/);
   });
 
   it('gives a counted hit back on release', async () => {

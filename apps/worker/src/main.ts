@@ -3,6 +3,7 @@ import {
   createPrisma,
   createRedis,
   createTwilioClient,
+  exitUnlessClusterAnswers,
   loadConfigOrExit,
   TwilioNotConfiguredError,
 } from '@smsq/shared';
@@ -11,6 +12,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { startWorkers } from './workers.js';
 
 const config = loadConfigOrExit();
+await exitUnlessClusterAnswers(config.redisClusterNodes);
 const logger = createLogger(config, 'worker');
 if (!config.twilio.phoneNumber && !config.twilio.messagingServiceSid) {
   process.stderr.write(

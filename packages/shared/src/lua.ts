@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis.js';
 
 /**
@@ -16,6 +17,12 @@ export function luaScript(moduleUrl: string, ...files: string[]): string {
  */
 export function defineLuaCommands(redis: RedisClient, scripts: Record<string, string>): void {
   for (const [name, lua] of Object.entries(scripts)) {
-    if (!(name in redis)) redis.defineCommand(name, { lua });
+    if (name in redis) continue;
+    redis.defineCommand(name, { lua });
+    // ioredis (5.11) files an auto-pipelined script under the slot of its first argument, which is the
+    // key count, not a key: scripts of different slots then share a pipeline, and a Cluster refuses it
+    // ("All keys in the pipeline should belong to the same slots allocation group"). On a Cluster each
+    // script call goes on its own; the callers' coalescers already batch what matters.
+    if (redis instanceof Cluster) redis.options.autoPipeliningIgnoredCommands?.push(name);
   }
 }

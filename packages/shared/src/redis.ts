@@ -30,8 +30,68 @@ export function createRedis(
         const at = n.lastIndexOf(':');
         return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
       }),
-      { redisOptions: options, enableAutoPipelining: autoPipelining, enableReadyCheck: true },
+      {
+        redisOptions: options,
+        enableAutoPipelining: autoPipelining,
+        enableReadyCheck: true,
+        // A list of this client's own, which defineLuaCommands adds its scripts to (the default is shared).
+        autoPipeliningIgnoredCommands: [],
+      },
     );
   }
   return new Redis(url, { ...options, enableAutoPipelining: autoPipelining });
+}
+
+/**
+ * For entry points, at start, with REDIS_CLUSTER_NODES set: a process that cannot reach its cluster (after
+ * a few seconds of retries, for a cluster starting beside it), or was pointed at a plain Redis, has a
+ * wrong setting rather than a passing outage: it ends with one line naming the variable (exit 78) instead
+ * of retrying for ever.
+ */
+export async function exitUnlessClusterAnswers(nodes: readonly string[] | undefined): Promise<void> {
+  if (!nodes?.length) return;
+  const problem = await clusterSeedProblem(nodes);
+  if (problem === undefined) return;
+  process.stderr.write(`smsq: invalid configuration: ${problem}\n`);
+  process.exit(78);
+}
+
+/** The line naming what is wrong with the seeds, or undefined when one answered as a ready cluster node. */
+async function clusterSeedProblem(
+  nodes: readonly string[],
+  opts: { attempts?: number; retryDelayMs?: number } = {},
+): Promise<string | undefined> {
+  const attempts = opts.attempts ?? 5;
+  let problem = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    for (const node of nodes) {
+      const at = node.lastIndexOf(':');
+      const probe = new Redis({
+        host: node.slice(0, at),
+        port: Number(node.slice(at + 1)),
+        lazyConnect: true,
+        connectTimeout: 2_000,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        const info = await probe.cluster('INFO');
+        if (/cluster_state:ok/.test(info)) return undefined;
+        problem = `REDIS_CLUSTER_NODES: ${node} answered, but its cluster is not ready (cluster_state is not ok)`;
+      } catch (err) {
+        const message = (err as Error).message;
+        if (/cluster support disabled/i.test(message)) {
+          // A plain Redis does not turn into a cluster by waiting.
+          return `REDIS_CLUSTER_NODES: ${node} is a Redis without cluster mode; unset REDIS_CLUSTER_NODES to use REDIS_URL`;
+        }
+        problem ||= `REDIS_CLUSTER_NODES: no node answered (${nodes.join(', ')})`;
+      } finally {
+        probe.disconnect();
+      }
+    }
+    if (attempt < attempts) await new Promise((r) => setTimeout(r, opts.retryDelayMs ?? 1_000));
+  }
+  return problem;
 }

@@ -37,7 +37,8 @@ export interface BudgetHit {
 
 /**
  * A service's daily budget in segments (a cost ceiling: OTPs count too), counted in Redis at admission
- * and given back when the message is refused later, as the caps are. Keys `<prefix>:{budget}:<service>:<day>`.
+ * and given back when the message is refused later, as the caps are. Keys `<prefix>:budget:<service>:<day>`: one key a call,
+ * so no {hash tag}, and the services' keys spread over a Redis Cluster's masters.
  */
 export class DailyBudget {
   private readonly redis: RedisClient & BudgetCommands;
@@ -53,7 +54,7 @@ export class DailyBudget {
   }
 
   private key(serviceId: string, day: string): string {
-    return `${this.prefix}:{budget}:${serviceId}:${day}`;
+    return `${this.prefix}:budget:${serviceId}:${day}`;
   }
 
   /** Counts `segments` against today's budget, or throws BudgetExceeded (nothing counted). */

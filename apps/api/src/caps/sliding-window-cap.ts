@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '@smsq/shared';
 import { Coalescer, defineLuaCommands, luaScript } from '@smsq/shared';
 
@@ -19,12 +21,20 @@ interface WithCapScript {
 }
 
 /**
+ * Subjects are spread over this many {hash tags}, so that on a Redis Cluster the caps' keys, and their
+ * load, spread over the masters, while a batch still needs at most this many script calls.
+ */
+const SHARDS = 64;
+
+/**
  * The hits made while a call is out go together in the next call (Coalescer): a batch of 500 messages, or
  * 64 single requests at once, pays one script call instead of one each. On a Redis Cluster the keys of one
- * call must share a slot, so hits are gathered per Redis client and per {hash tag} of their key prefix.
+ * call must share a slot, so there hits are gathered per {hash tag} (a batch's keys grouped by slot); a
+ * single Redis takes any keys in one call.
  */
 const hitsByClient = new WeakMap<RedisClient, Map<string, Coalescer<Hit, [number, number]>>>();
 function hitsOn(redis: RedisClient, hashTag: string): Coalescer<Hit, [number, number]> {
+  if (!(redis instanceof Cluster)) hashTag = '';
   let byTag = hitsByClient.get(redis);
   if (!byTag) {
     defineLuaCommands(redis, SCRIPTS);
@@ -59,24 +69,26 @@ export type CapResult = { allowed: true; release(): Promise<void> } | { allowed:
  * is not counted, so a caller that waits `retryAfterSeconds` gets through.
  */
 export class SlidingWindowCap {
-  private readonly hashTag: string;
-
   constructor(
     private readonly redis: RedisClient,
-    /** Full key prefix with a {hash tag}, e.g. `smsq:{cap}:recipient`: hits are counted in batches (hitsOn). */
+    /** e.g. `smsq:cap:recipient`; each subject's key adds its shard's {hash tag} and the subject. */
     private readonly keyPrefix: string,
     private readonly max: number,
     private readonly windowMs: number,
   ) {
-    const tag = /\{([^}]+)\}/.exec(keyPrefix)?.[1];
-    if (!tag) throw new Error(`SlidingWindowCap: the key prefix "${keyPrefix}" needs a {hash tag}`);
-    this.hashTag = tag;
+    if (keyPrefix.includes('{'))
+      throw new Error(`SlidingWindowCap: "${keyPrefix}" has a {hash tag}; the cap adds its own`);
+  }
+
+  /** The subject's sorted set of hits. */
+  keyOf(subject: string): string {
+    return `${this.keyPrefix}:{cap:${crc32(subject) % SHARDS}}:${subject}`;
   }
 
   async hit(subject: string, now = Date.now()): Promise<CapResult> {
     const member = `${now}-${memberPrefix}-${(memberSeq = (memberSeq + 1) % 1e9)}`;
-    const key = `${this.keyPrefix}:${subject}`;
-    const [allowed, waitMs] = await hitsOn(this.redis, this.hashTag).submit({
+    const key = this.keyOf(subject);
+    const [allowed, waitMs] = await hitsOn(this.redis, /\{[^}]+\}/.exec(key)![0]).submit({
       key,
       now,
       max: this.max,

@@ -62,7 +62,7 @@ const optedOut = () => new ApiError(422, 'recipient_opted_out', 'this number has
 async function countAgainstRecipientCap(deps: AdmitDeps, to: string, now: Date): Promise<() => Promise<void>> {
   const cap = new SlidingWindowCap(
     deps.redis,
-    `${deps.config.queuePrefix}:{cap}:recipient`,
+    `${deps.config.queuePrefix}:cap:recipient`,
     deps.config.recipientMaxPerHour,
     HOUR_MS,
   );

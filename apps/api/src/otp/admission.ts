@@ -12,7 +12,7 @@ export async function admitOtpSend(deps: PumpingGuardDeps, e164: string, now: Da
   const { config } = deps;
   const cap = new SlidingWindowCap(
     deps.redis,
-    `${config.queuePrefix}:{cap}:otp`,
+    `${config.queuePrefix}:cap:otp`,
     config.otpMaxSends,
     config.otpSendWindowSeconds * 1000,
   );
