@@ -67,7 +67,10 @@ function prismaDeploy(): { ok: boolean; engineMissing: boolean } {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/smsq';
+  // Migrations hold a session advisory lock (here and in Prisma's schema engine, through prisma.config.ts),
+  // which through pgbouncer in transaction mode would stay with a pooled server connection.
+  const databaseUrl =
+    process.env.DIRECT_DATABASE_URL || process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/smsq';
   const result = prismaDeploy();
   if (result.ok) process.exit(0);
   if (!result.engineMissing) process.exit(1);

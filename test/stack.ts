@@ -45,12 +45,15 @@ export async function startStack(
     withWorkers?: boolean;
     withSim?: boolean;
     env?: Record<string, string>;
+    /** How the stack's processes reach the file's own database, given its direct URL (e.g. through pgbouncer). */
+    databaseUrl?: (direct: string) => string;
     callbackDelayMs?: number;
     /** Where the API's and the workers' loggers write (set LOG_LEVEL in `env`); silent otherwise. */
     logTo?: DestinationStream;
   } = {},
 ): Promise<Stack> {
   const stores = await createTestStores();
+  const databaseUrl = opts.databaseUrl?.(stores.databaseUrl) ?? stores.databaseUrl;
   const withWorkers = opts.withWorkers ?? true;
   const sim =
     (opts.withSim ?? withWorkers)
@@ -60,7 +63,7 @@ export async function startStack(
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: stores.databaseUrl,
+    DATABASE_URL: databaseUrl,
     REDIS_URL: stores.redisUrl,
     QUEUE_PREFIX: stores.queuePrefix,
     API_KEYS: `tests:${API_KEY}`,
@@ -91,7 +94,7 @@ export async function startStack(
     ...process.env,
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
-    DATABASE_URL: stores.databaseUrl,
+    DATABASE_URL: databaseUrl,
     REDIS_URL: stores.redisUrl,
     QUEUE_PREFIX: stores.queuePrefix,
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
