@@ -28,6 +28,7 @@ import { adminBlockRoutes } from './pumping/routes.js';
 import { accessRoutes } from './access/routes.js';
 import { messageBatchRoutes } from './messages/batch-routes.js';
 import { webhookRoutes } from './twilio-webhooks/routes.js';
+import { webhookEndpointRoutes } from './webhooks/routes.js';
 
 /** A malformed or over-long path segment is the caller's mistake: our error shape, not Fastify's. */
 function answerFrameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
@@ -89,6 +90,7 @@ export async function buildApp(deps: ApiDeps, opts: BuildOptions = {}): Promise<
       await v1.register(templateRoutes);
       await v1.register(statsRoutes, deps);
       await v1.register(messageBatchRoutes, deps);
+      await v1.register(webhookEndpointRoutes, deps);
     },
     { prefix: '/v1' },
   );

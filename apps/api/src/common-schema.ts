@@ -14,6 +14,14 @@ export const ErrorResponse = Type.Object(
 /** A value or null, for fields a response always has but may leave empty. */
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
+/** The caller's own label for a message or an OTP, returned wherever it is shown and in its webhook events. */
+export const Reference = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  description: 'Your own reference (an order id, a ticket): returned with the message or OTP and in its webhook events',
+  examples: ['order-8812'],
+});
+
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 /** The error responses every /v1 route may give, for the OpenAPI document. */

@@ -18,6 +18,9 @@ export type ErrorCode =
   | 'rate_limited'
   | 'unavailable'
   | 'payload_too_large'
+  | 'invalid_url'
+  | 'url_not_allowed'
+  | 'too_many_endpoints'
   | 'internal_error';
 
 /** An error the caller can act on: its code is part of the public contract (docs/api.md, "Errors"). */

@@ -64,10 +64,10 @@ describe('Bull Board at /admin/queues', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  it('lists the send and status queues through its API', async () => {
+  it('lists the send, status and webhooks queues through its API', async () => {
     const res = await stack.api.inject({ url: '/admin/queues/api/queues', headers: RIGHT });
     const names = res.json().queues.map((q: { name: string }) => q.name);
-    expect(names.sort()).toEqual(['{send}', '{status}']);
+    expect(names.sort()).toEqual(['{send}', '{status}', '{webhooks}']);
   });
 
   it('answers 401 to everyone when no credentials are configured', async () => {
@@ -86,7 +86,7 @@ describe('DASHBOARD_READ_ONLY', () => {
   it('is on by default: the board shows read-only queues and refuses retry, clean, pause and empty', async () => {
     expect(stack.config.dashboardReadOnly).toBe(true);
     const queues = (await stack.api.inject({ url: '/admin/queues/api/queues', headers: RIGHT })).json().queues;
-    expect(queues.map((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toEqual([true, true]);
+    expect(queues.map((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toEqual([true, true, true]);
 
     const jobId = await failedSendJob();
     for (const url of [`${SEND}/retry/failed`, `${SEND}/${jobId}/retry`, `${SEND}/clean/failed`]) {
@@ -101,7 +101,7 @@ describe('DASHBOARD_READ_ONLY', () => {
 
   it('=false lets an operator retry a failed job and pause and resume a queue', async () => {
     const queues = (await writable.inject({ url: '/admin/queues/api/queues', headers: RIGHT })).json().queues;
-    expect(queues.map((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toEqual([false, false]);
+    expect(queues.map((q: { readOnlyMode: boolean }) => q.readOnlyMode)).toEqual([false, false, false]);
 
     const jobId = await failedSendJob();
     const retried = await writable.inject({ method: 'PUT', url: `${SEND}/${jobId}/retry`, headers: RIGHT });

@@ -80,7 +80,7 @@ describe('POST /v1/otp', () => {
     expect(res.statusCode).toBe(202);
     const body = res.json();
     expect(Object.keys(body).sort()).toEqual(
-      ['attemptsRemaining', 'expiresAt', 'id', 'messageId', 'purpose', 'status', 'to'].sort(),
+      ['attemptsRemaining', 'expiresAt', 'id', 'messageId', 'purpose', 'reference', 'status', 'to'].sort(),
     );
     expect(body).toMatchObject({ status: 'pending', to, purpose: 'password_reset', attemptsRemaining: 5 });
 
@@ -148,7 +148,13 @@ describe('POST /v1/otp', () => {
     expect(old.sealedBody).toBeNull(); // the code leaves Postgres with the canceled SMS
     expect(await stack.apiDeps.queues.send.getJob(first.messageId)).toBeUndefined();
     const res = await verify({ id: first.id, code: oldCode });
-    expect(res.json()).toEqual({ id: first.id, status: 'canceled', valid: false, attemptsRemaining: 5 });
+    expect(res.json()).toEqual({
+      id: first.id,
+      status: 'canceled',
+      valid: false,
+      attemptsRemaining: 5,
+      reference: null,
+    });
     // Verifying by number and purpose finds the newest OTP.
     const byTo = await verify({ to, purpose: 'password_reset', code: await codeOf(second.messageId) });
     expect(byTo.json()).toMatchObject({ id: second.id, status: 'approved', valid: true });
@@ -249,9 +255,21 @@ describe('POST /v1/otp/verify', () => {
     const otp = await newOtp();
     const first = await verify({ id: otp.id, code: otp.code });
     expect(first.statusCode).toBe(200);
-    expect(first.json()).toEqual({ id: otp.id, status: 'approved', valid: true, attemptsRemaining: 4 });
+    expect(first.json()).toEqual({
+      id: otp.id,
+      status: 'approved',
+      valid: true,
+      attemptsRemaining: 4,
+      reference: null,
+    });
     const again = await verify({ id: otp.id, code: otp.code });
-    expect(again.json()).toEqual({ id: otp.id, status: 'approved', valid: false, attemptsRemaining: 4 });
+    expect(again.json()).toEqual({
+      id: otp.id,
+      status: 'approved',
+      valid: false,
+      attemptsRemaining: 4,
+      reference: null,
+    });
     const row = await stack.prisma.otp.findUniqueOrThrow({ where: { id: otp.id } });
     expect(row.approvedAt).not.toBeNull();
     expect(first.body + again.body).not.toContain(otp.code);
@@ -266,6 +284,7 @@ describe('POST /v1/otp/verify', () => {
         status: 'pending',
         valid: false,
         attemptsRemaining: remaining,
+        reference: null,
       });
     }
     expect((await verify({ id: otp.id, code: wrong })).json()).toEqual({
@@ -273,6 +292,7 @@ describe('POST /v1/otp/verify', () => {
       status: 'max_attempts_reached',
       valid: false,
       attemptsRemaining: 0,
+      reference: null,
     });
     expect((await verify({ id: otp.id, code: otp.code })).json()).toMatchObject({
       status: 'max_attempts_reached',
@@ -307,7 +327,7 @@ describe('POST /v1/otp/verify', () => {
     const otp = await newOtp({ ttlSeconds: 60 });
     await stack.prisma.otp.update({ where: { id: otp.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const res = await verify({ id: otp.id, code: otp.code });
-    expect(res.json()).toEqual({ id: otp.id, status: 'expired', valid: false, attemptsRemaining: 5 });
+    expect(res.json()).toEqual({ id: otp.id, status: 'expired', valid: false, attemptsRemaining: 5, reference: null });
     expect((await stack.prisma.otp.findUniqueOrThrow({ where: { id: otp.id } })).status).toBe('expired');
   });
 
@@ -402,7 +422,7 @@ describe('OTP end to end, through the workers and the Twilio simulator', () => {
     const wrong = await verify({ id, code: '0'.repeat(10) === code ? '1'.repeat(10) : '0'.repeat(10) }, e2e);
     expect(wrong.json()).toMatchObject({ status: 'pending', valid: false, attemptsRemaining: 4 });
     const ok = await verify({ to, purpose: 'password_reset', code }, e2e);
-    expect(ok.json()).toEqual({ id, status: 'approved', valid: true, attemptsRemaining: 3 });
+    expect(ok.json()).toEqual({ id, status: 'approved', valid: true, attemptsRemaining: 3, reference: null });
     await eventually(async () => {
       const m = await e2e.prisma.message.findUniqueOrThrow({ where: { id: messageId } });
       return m.status === 'delivered' ? m : undefined;

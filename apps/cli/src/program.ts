@@ -16,6 +16,16 @@ import { phoneNumbers } from './commands/phone-numbers.js';
 import { send, type SendOptions } from './commands/send.js';
 import { test2fa } from './commands/test-2fa.js';
 import { testNotification, type TestNotificationOptions } from './commands/test-notification.js';
+import {
+  DELIVERY_STATES,
+  listDeliveries,
+  listWebhooks,
+  replayDead,
+  testWebhook,
+  type DeliveriesOptions,
+  type ReplayOptions,
+  type TestWebhookOptions,
+} from './commands/webhooks.js';
 import { Failure } from './failure.js';
 import { EXIT, EXIT_CODES_HELP, Output, type Io } from './io.js';
 
@@ -159,7 +169,37 @@ export async function run(argv: string[], io: Io): Promise<number> {
     act((out, opts: ApiOptions, [keyId]) => revokeKey(io, out, keyId!, opts)),
   );
 
-  for (const command of [program, ...program.commands, ...services.commands, ...keys.commands]) {
+  const webhooks = program
+    .command('webhooks')
+    .description("the key's webhook endpoints and their deliveries (an API key with the webhooks scope)");
+  withApi(webhooks.command('list').description("list the key's webhook endpoints (never their secrets)")).action(
+    act((out, opts: ApiOptions) => listWebhooks(io, out, opts)),
+  );
+  withApi(
+    webhooks
+      .command('test')
+      .description('send an endpoint a webhook.test event and wait for its first attempt')
+      .argument('<endpointId>', 'from smsq webhooks list')
+      .option('--timeout <seconds>', 'how long to wait for the attempt', positiveSeconds, 30),
+  ).action(act((out, opts: TestWebhookOptions, [id]) => testWebhook(io, out, id!, opts)));
+  withApi(
+    webhooks
+      .command('deliveries')
+      .description("list an endpoint's deliveries, newest first")
+      .argument('<endpointId>', 'from smsq webhooks list')
+      .addOption(new Option('--status <state>', 'only deliveries in this state').choices(DELIVERY_STATES))
+      .option('--limit <n>', 'at most this many (up to 100)', positiveInteger),
+  ).action(act((out, opts: DeliveriesOptions, [id]) => listDeliveries(io, out, id!, opts)));
+  withApi(
+    webhooks
+      .command('replay')
+      .description("send an endpoint's dead deliveries again, those created since a time")
+      .argument('<endpointId>', 'from smsq webhooks list')
+      .requiredOption('--since <time>', 'an ISO 8601 time, e.g. 2026-12-07T00:00:00Z')
+      .option('--until <time>', 'and before this ISO 8601 time'),
+  ).action(act((out, opts: ReplayOptions, [id]) => replayDead(io, out, id!, opts)));
+
+  for (const command of [program, ...program.commands, ...services.commands, ...keys.commands, ...webhooks.commands]) {
     command.addHelpText('after', EXIT_CODES_HELP);
   }
 

@@ -20,7 +20,7 @@ const dueAt = (job: Job) => job.timestamp + (job.opts.delay ?? 0);
  * outcomes their processors return, in a registry of their own.
  */
 export function createWorkerMetrics(
-  workers: Pick<Workers, 'send' | 'status' | 'limiter' | 'signals' | 'senders'>,
+  workers: Pick<Workers, 'send' | 'status' | 'limiter' | 'signals' | 'senders' | 'webhookAttempts'>,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
@@ -109,6 +109,24 @@ export function createWorkerMetrics(
     for (const action of ['requeued', 'refreshed', 'priced'] as const)
       reconcilerActions.inc({ action }, report[action]);
   });
+
+  const webhookAttempts = new Counter({
+    name: 'smsq_webhook_attempts_total',
+    help: 'Webhook deliveries tried, by outcome (succeeded, http_error, network_error, gone)',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const webhookLatency = new Histogram({
+    name: 'smsq_webhook_attempt_duration_seconds',
+    help: "Time one webhook POST took, until the endpoint's answer or the error",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  for (const outcome of ['succeeded', 'http_error', 'network_error', 'gone']) webhookAttempts.inc({ outcome }, 0);
+  workers.webhookAttempts.observe = (outcome, seconds) => {
+    webhookAttempts.inc({ outcome });
+    webhookLatency.observe(seconds);
+  };
 
   // A monotonic clock from the `active` event: wall-clock steps cannot bend the figure.
   const startedAt = new WeakMap<Job, number>();

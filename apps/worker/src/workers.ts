@@ -4,12 +4,14 @@ import {
   SEND_QUEUE,
   createQueues,
   STATUS_QUEUE,
+  WEBHOOK_QUEUE,
   type Config,
   type Logger,
   type PrismaClient,
   type SendJob,
   type StatusJob,
   type TwilioClient,
+  type WebhookJob,
   warmUpTwilioClient,
 } from '@smsq/shared';
 import { SendRateLimiter } from './send/limiter/send-rate-limiter.js';
@@ -20,6 +22,9 @@ import { createSendProcessor } from './send/processor.js';
 import { senderKey } from './send/sender.js';
 import { SendSignals } from './send/signals.js';
 import { createStatusProcessor } from './status/processor.js';
+import { createWebhookProcessor, type AttemptOutcome } from './webhooks/deliver.js';
+import { WebhookPoster } from './webhooks/outbound.js';
+import { startWebhookRelay } from './webhooks/relay.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -32,6 +37,9 @@ export interface WorkerDeps {
 export interface Workers {
   send: Worker<SendJob>;
   status: Worker<StatusJob>;
+  webhooks: Worker<WebhookJob>;
+  /** Told of every webhook attempt; the metrics set it. */
+  webhookAttempts: { observe(outcome: AttemptOutcome, seconds: number): void };
   /** The MPS limits shared by all workers, and what the send processor reports about them. */
   limiter: SendRateLimiter;
   signals: SendSignals;
@@ -74,7 +82,16 @@ export function startWorkers(deps: WorkerDeps): Workers {
     ...common,
     concurrency: Math.max(10, config.workerConcurrency),
   });
-  for (const w of [send, status]) {
+  const webhookAttempts = { observe: (_outcome: AttemptOutcome, _seconds: number) => undefined };
+  const poster = new WebhookPoster(config.webhooks);
+  // A queue and a worker of their own: however slow an endpoint, sends never wait behind it.
+  const webhooks = new Worker<WebhookJob>(
+    WEBHOOK_QUEUE,
+    createWebhookProcessor({ ...deps, poster, observe: (o, s) => webhookAttempts.observe(o, s) }),
+    { ...common, concurrency: config.webhooks.concurrency },
+  );
+  const relay = startWebhookRelay({ ...deps, queues });
+  for (const w of [send, status, webhooks]) {
     w.on('error', (err) => logger.error({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) =>
       logger.warn({ queue: w.name, jobId: job?.id, error: err.message, attemptsMade: job?.attemptsMade }, 'job failed'),
@@ -83,18 +100,20 @@ export function startWorkers(deps: WorkerDeps): Workers {
   return {
     send,
     status,
+    webhooks,
+    webhookAttempts,
     limiter,
     signals,
     senders: [...new Set([senderKey(config), ...config.senderMpsOverrides.keys()])],
     async close(timeoutMs = 20_000) {
-      await reconciler.stop();
-      const graceful = Promise.all([send.close(), status.close()]);
+      await Promise.all([reconciler.stop(), relay.stop()]);
+      const graceful = Promise.all([send.close(), status.close(), webhooks.close()]);
       const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
       if ((await Promise.race([graceful, timer])) === 'timeout') {
         logger.warn('in-flight jobs did not finish in time; handing them back');
-        await Promise.all([send.close(true), status.close(true)]);
+        await Promise.all([send.close(true), status.close(true), webhooks.close(true)]);
       }
-      await queues.close();
+      await Promise.all([queues.close(), poster.close()]);
     },
   };
 }

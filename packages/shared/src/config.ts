@@ -55,6 +55,22 @@ const apiKeys = z
     return map;
   });
 
+/**
+ * Seconds between a webhook delivery's attempts, one number per retry (decimals allowed, for tests):
+ * by default 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, about a day in all.
+ */
+const retrySchedule = z
+  .string()
+  .default('5,60,300,1800,7200,18000,36000,36000')
+  .transform((raw, ctx) => {
+    const seconds = raw.split(',').map((s) => Number(s.trim()));
+    if (seconds.length === 0 || seconds.some((n) => !Number.isFinite(n) || n <= 0)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be positive seconds, comma-separated' });
+      return z.NEVER;
+    }
+    return seconds.map((n) => Math.round(n * 1000));
+  });
+
 /** `host:port,host:port,…` → the seed nodes of a Redis Cluster; unset or empty: a single Redis. */
 const clusterNodes = z
   .string()
@@ -156,6 +172,13 @@ const schema = z
     RECONCILE_QUEUED_AFTER_SECONDS: int(1, 86_400).default(120),
     RECONCILE_SENT_AFTER_SECONDS: int(10, 7 * 86_400).default(900),
     RECONCILE_PRICE_AFTER_SECONDS: int(1, 86_400).default(60),
+    WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
+    WEBHOOK_ALLOW_PRIVATE: flag(false),
+    WEBHOOK_RETRY_SCHEDULE: retrySchedule,
+    WEBHOOK_CONCURRENCY: int(1, 1000).default(20),
+    WEBHOOK_ENDPOINT_CONCURRENCY: int(1, 100).default(4),
+    WEBHOOK_RELAY_INTERVAL_MS: int(10, 60_000).default(250),
+    WEBHOOK_RECONCILE_AFTER_SECONDS: z.coerce.number().positive().max(86_400).default(60),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.OTP_SECRET) {
@@ -249,6 +272,18 @@ export interface Config {
     blockMaxMs: number;
   };
   logLevel: Env['LOG_LEVEL'];
+  /** Delivery events to callers (docs/api.md, "Webhooks"). */
+  webhooks: {
+    timeoutMs: number;
+    /** Plain http and private, loopback and link-local addresses allowed (tests, the compose stack). */
+    allowPrivate: boolean;
+    /** The wait before each retry; its length + 1 is the number of attempts. */
+    retryDelaysMs: number[];
+    concurrency: number;
+    endpointConcurrency: number;
+    relayIntervalMs: number;
+    reconcileAfterMs: number;
+  };
   sendMaxAttempts: number;
   /** BullMQ job lock: how long a killed worker's job waits before another worker takes it over. */
   workerLockMs: number;
@@ -337,6 +372,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       blockMaxMs: c.PUMPING_BLOCK_MAX_SECONDS * 1000,
     },
     logLevel: c.LOG_LEVEL,
+    webhooks: {
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      allowPrivate: c.WEBHOOK_ALLOW_PRIVATE,
+      retryDelaysMs: c.WEBHOOK_RETRY_SCHEDULE,
+      concurrency: c.WEBHOOK_CONCURRENCY,
+      endpointConcurrency: c.WEBHOOK_ENDPOINT_CONCURRENCY,
+      relayIntervalMs: c.WEBHOOK_RELAY_INTERVAL_MS,
+      reconcileAfterMs: c.WEBHOOK_RECONCILE_AFTER_SECONDS * 1000,
+    },
     sendMaxAttempts: c.SEND_MAX_ATTEMPTS,
     workerLockMs: c.WORKER_LOCK_SECONDS * 1000,
     reconcile: {

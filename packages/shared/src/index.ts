@@ -19,3 +19,5 @@ export * from './retry-after.js';
 export * from './templates/index.js';
 export * from './otp/seal.js';
 export * from './lua.js';
+export * from './webhooks/events.js';
+export * from './webhooks/destination.js';

@@ -8,6 +8,7 @@ import type { StatusCallback } from './message-store.js';
  */
 export const SEND_QUEUE = '{send}';
 export const STATUS_QUEUE = '{status}';
+export const WEBHOOK_QUEUE = '{webhooks}';
 
 /** Only the id travels through Redis: bodies (and OTP codes) stay in Postgres. */
 export interface SendJob {
@@ -54,9 +55,16 @@ const STATUS_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** One delivery of one event to one endpoint: its outbox row (webhook_deliveries) is the truth. */
+export interface WebhookJob {
+  deliveryId: string;
+}
+
 export interface Queues {
   send: Queue<SendJob>;
   status: Queue<StatusJob>;
+  /** Delivery events to callers, apart from sending, so a slow endpoint never holds a send back. */
+  webhooks: Queue<WebhookJob>;
   close(): Promise<void>;
 }
 
@@ -67,11 +75,18 @@ export function createQueues(connection: ConnectionOptions, prefix: string, send
     defaultJobOptions: { ...SEND_JOB_OPTIONS, attempts: sendAttempts },
   });
   const status = new Queue<StatusJob>(STATUS_QUEUE, { connection, prefix, defaultJobOptions: STATUS_JOB_OPTIONS });
+  const webhooks = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
+    connection,
+    prefix,
+    // The outbox row keeps the outcome and every attempt; the job is only the means.
+    defaultJobOptions: { removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+  });
   return {
     send,
     status,
+    webhooks,
     async close() {
-      await Promise.all([send.close(), status.close()]);
+      await Promise.all([send.close(), status.close(), webhooks.close()]);
     },
   };
 }

@@ -21,11 +21,15 @@ export function createTwilioClient(cfg: Config['twilio']): TwilioClient {
 
 /**
  * Loads what the first send would otherwise load after its slot was granted: the SDK's Messages resource
- * (a getter that requires its modules on first use) and the HTTP layer.
+ * (a getter that requires its modules on first use), the HTTP layer and a connection.
  */
 export async function warmUpTwilioClient(client: TwilioClient): Promise<void> {
   void client.messages;
   if (client.httpClient instanceof TwilioHttpClient) await client.httpClient.warmUp();
+  // One real round trip (the account, a read that costs nothing): the first send would otherwise open the
+  // connection and run the request path for the first time after its slot, 100–200 ms late on a busy
+  // machine. An error does not matter: the path has run.
+  await client.api.v2010.account.fetch().catch(() => undefined);
 }
 
 /**

@@ -2,11 +2,21 @@ import type { Prisma, PrismaClient } from '@smsq/shared';
 import type { Caller } from './caller.js';
 
 export type AuditAction =
-  'service.created' | 'service.updated' | 'key.created' | 'key.revoked' | 'block.created' | 'block.lifted';
+  | 'service.created'
+  | 'service.updated'
+  | 'key.created'
+  | 'key.revoked'
+  | 'block.created'
+  | 'block.lifted'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated';
 
 /**
- * Records an admin action: who (key and service), what, on what. Never a secret, never a number. Given the
- * transaction of the change itself, so that no change goes unaudited.
+ * Records an admin action, or a change to where a service's events go (its webhook endpoints): who (key
+ * and service), what, on what. Never a secret, never a number. Given the transaction of the change itself,
+ * so that no change goes unaudited.
  */
 export async function audit(
   prisma: Pick<PrismaClient, 'auditEvent'>,

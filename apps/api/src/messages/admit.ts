@@ -164,6 +164,7 @@ export async function admitMessage(deps: AdmitDeps, draft: Draft, now: Date, cal
     requestedStart: draft.requestedStart,
     ttlSeconds: draft.ttlSeconds,
     metadata: draft.metadata,
+    reference: draft.reference,
     id: newMessageId(),
     to: phone.e164,
     country: phone.country,

@@ -165,6 +165,7 @@ export async function acceptMessages(
               createdAt: now,
               expiresAt: message.expiresAt,
               sendAt: message.sendAt,
+              reference: message.reference,
             },
             false,
             message.release,

@@ -32,6 +32,8 @@ export interface Draft {
   requestedStart: Date;
   ttlSeconds: number;
   metadata: Record<string, unknown> | undefined;
+  /** The caller's own label, shown with the message and in its webhook events. */
+  reference: string | undefined;
 }
 
 /** A valid number in an allowed country: the destination rule every message obeys, whoever asks. */
@@ -128,5 +130,6 @@ export function planMessage(
     requestedStart: requestedStart(req, now),
     ttlSeconds: req.ttlSeconds ?? DEFAULT_TTL_SECONDS[category],
     metadata: req.metadata,
+    reference: req.reference,
   };
 }

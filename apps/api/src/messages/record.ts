@@ -37,6 +37,7 @@ const COLUMNS: readonly [keyof Row, string, string][] = [
   ['updatedAt', 'updated_at', 'timestamptz'],
   ['expiresAt', 'expires_at', 'timestamptz'],
   ['sendAt', 'send_at', 'timestamptz'],
+  ['reference', 'reference', 'text'],
 ];
 const KNOWN = new Set<string>(COLUMNS.map(([field]) => field));
 
@@ -151,6 +152,7 @@ function messageRow(sealer: Pick<MessageSealer, 'seal'>, m: Admitted, caller: Ca
     updatedAt: now,
     expiresAt: m.expiresAt,
     sendAt: m.sendAt,
+    reference: m.reference,
   };
 }
 

@@ -40,6 +40,7 @@ export function acceptedView(row: {
   createdAt: Date;
   expiresAt: Date;
   sendAt: Date | null | undefined;
+  reference: string | null | undefined;
 }): AcceptedMessage {
   return {
     id: row.id,
@@ -51,5 +52,6 @@ export function acceptedView(row: {
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
     sendAt: row.sendAt?.toISOString() ?? null,
+    reference: row.reference ?? null,
   };
 }

@@ -1,4 +1,4 @@
-import { Nullable } from '../common-schema.js';
+import { Nullable, Reference } from '../common-schema.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { CATEGORIES, MAX_BODY_LENGTH, STATUS_ORDER, TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '@smsq/shared';
 import { USER_ID_MAX_LENGTH } from '../recipients/schema.js';
@@ -35,6 +35,7 @@ export const CreateMessageBody = Type.Object(
       }),
     ),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { maxProperties: 50 })),
+    reference: Type.Optional(Reference),
   },
   { additionalProperties: false },
 );
@@ -67,6 +68,7 @@ export const AcceptedMessage = Type.Object({
       description: 'When it will be sent: the requested sendAt, or the end of quiet hours for marketing; null: now',
     }),
   ),
+  reference: Nullable(Type.String()),
 });
 export type AcceptedMessage = Static<typeof AcceptedMessage>;
 
@@ -101,6 +103,7 @@ const MessageFields = {
   expiresAt: Type.String({ format: 'date-time' }),
   sendAt: Nullable(Type.String({ format: 'date-time' })),
   metadata: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  reference: Nullable(Type.String()),
 };
 
 const EXAMPLE_MESSAGE = {
@@ -127,6 +130,7 @@ const EXAMPLE_MESSAGE = {
   expiresAt: '2026-11-21T11:00:00.000Z',
   sendAt: null,
   metadata: { ref: 'abc' },
+  reference: 'order-8812',
 };
 
 const MessageSummary = Type.Object(MessageFields);

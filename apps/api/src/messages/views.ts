@@ -31,6 +31,7 @@ export function messageView(m: Message) {
     expiresAt: m.expiresAt.toISOString(),
     sendAt: iso(m.sendAt),
     metadata: (m.metadata as Record<string, unknown> | null) ?? null,
+    reference: m.reference,
   };
 }
 

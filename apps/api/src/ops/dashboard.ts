@@ -50,7 +50,7 @@ export async function dashboard(app: FastifyInstance, opts: DashboardOptions): P
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
     // Job data holds message ids only (bodies and numbers stay in Postgres): nothing to redact.
-    queues: [queues.send, queues.status].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
+    queues: [queues.send, queues.status, queues.webhooks].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
     // @bull-board/fastify pins an exact @bull-board/api; package.json pins the same one, so there is one
     // copy of the adapter types.
     serverAdapter,

@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-type AnyQueue = Queues['send'] | Queues['status'];
+type AnyQueue = Queues['send'] | Queues['status'] | Queues['webhooks'];
 
 const WEBHOOKS = '/webhooks/twilio/';
 const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const;
@@ -34,7 +34,7 @@ async function oldestWaitingAgeSeconds(queue: AnyQueue, now: number): Promise<nu
 }
 
 function registerQueueGauges(registry: Registry, queues: Queues, onError: (err: Error) => void) {
-  const byLabel = Object.entries({ send: queues.send, status: queues.status });
+  const byLabel = Object.entries({ send: queues.send, status: queues.status, webhooks: queues.webhooks });
   // Read from Redis at scrape time; a Redis outage drops these series instead of failing the scrape.
   new Gauge({
     name: 'smsq_queue_jobs',

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TTL_MAX_SECONDS } from '@smsq/shared';
+import { Nullable, Reference } from '../common-schema.js';
 import { OTP_CODE_MAX_LENGTH, OTP_CODE_MIN_LENGTH } from './code.js';
 
 const OtpStatus = Type.Union(
@@ -26,6 +27,7 @@ export const SendOtpBody = Type.Object(
     purpose: Purpose,
     codeLength: Type.Optional(Type.Integer({ minimum: OTP_CODE_MIN_LENGTH, maximum: OTP_CODE_MAX_LENGTH, default: 6 })),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: OTP_TTL_MIN_SECONDS, maximum: TTL_MAX_SECONDS })),
+    reference: Type.Optional(Reference),
   },
   { additionalProperties: false },
 );
@@ -41,6 +43,7 @@ export const OtpAccepted = Type.Object({
   expiresAt: Type.String({ format: 'date-time' }),
   attemptsRemaining: Type.Integer(),
   messageId: Type.String(),
+  reference: Nullable(Type.String()),
 });
 export type OtpAccepted = Static<typeof OtpAccepted>;
 
@@ -62,5 +65,6 @@ export const OtpVerdict = Type.Object({
   status: OtpStatus,
   valid: Type.Boolean(),
   attemptsRemaining: Type.Integer(),
+  reference: Nullable(Type.String()),
 });
 export type OtpVerdict = Static<typeof OtpVerdict>;

@@ -18,13 +18,18 @@ interface OtpRow {
   maxAttempts: number;
   codeHash: string;
   expiresAt: Date;
+  reference: string | null;
 }
 
-const verdict = (otp: Pick<OtpRow, 'id' | 'status' | 'attempts' | 'maxAttempts'>, valid: boolean): OtpVerdict => ({
+const verdict = (
+  otp: Pick<OtpRow, 'id' | 'status' | 'attempts' | 'maxAttempts' | 'reference'>,
+  valid: boolean,
+): OtpVerdict => ({
   id: otp.id,
   status: otp.status,
   valid,
   attemptsRemaining: Math.max(0, otp.maxAttempts - otp.attempts),
+  reference: otp.reference,
 });
 
 /**
@@ -56,6 +61,7 @@ export class OtpService {
           body: otpMessageText(maskCode(code), ttlSeconds),
           category: 'otp',
           ttlSeconds,
+          ...(req.reference === undefined ? {} : { reference: req.reference }),
         },
         secretBody: otpMessageText(code, ttlSeconds),
       },
@@ -74,6 +80,7 @@ export class OtpService {
           codeHash: this.hasher.hash(id, code),
           maxAttempts: config.otpMaxAttempts,
           messageId: message.id,
+          reference: req.reference,
           ...owner,
           expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
           createdAt: now,
@@ -97,6 +104,7 @@ export class OtpService {
       expiresAt: otp.expiresAt.toISOString(),
       attemptsRemaining: otp.maxAttempts,
       messageId: message.id,
+      reference: otp.reference,
     };
   }
 
@@ -221,4 +229,5 @@ const OTP_FIELDS = {
   maxAttempts: true,
   codeHash: true,
   expiresAt: true,
+  reference: true,
 } satisfies Prisma.OtpSelect;

@@ -25,6 +25,7 @@ export interface ReconcileReport {
   requeued: number;
   refreshed: number;
   priced: number;
+  expiredOtps: number;
 }
 
 /**
@@ -161,12 +162,23 @@ async function fetchPrices(deps: ReconcilerDeps): Promise<number> {
   return priced;
 }
 
+/**
+ * (4) A pending OTP past its expiry becomes `expired` (verifying it already says so): the status change
+ * is what raises its `otp.expired` webhook event, whether or not anyone tries the code.
+ */
+async function expireOtps(deps: ReconcilerDeps): Promise<number> {
+  return deps.prisma.$executeRaw`
+    UPDATE otps SET status = 'expired', updated_at = now()
+    WHERE id IN (SELECT id FROM otps WHERE status = 'pending' AND expires_at <= now() LIMIT ${BATCH})`;
+}
+
 /** Postgres is the truth and Redis may forget; Twilio's callbacks may be lost and carry no price. */
 async function reconcileOnce(deps: ReconcilerDeps, cursor: ScanCursor = {}): Promise<ReconcileReport> {
   return {
     requeued: await requeueLost(deps, cursor),
     refreshed: await refreshSilent(deps),
     priced: await fetchPrices(deps),
+    expiredOtps: await expireOtps(deps),
   };
 }
 
@@ -184,7 +196,7 @@ export function startReconciler(deps: ReconcilerDeps, signals: SendSignals): { s
     try {
       const r = await reconcileOnce(deps, cursor);
       signals.emit('reconciled', r);
-      if (r.requeued || r.refreshed || r.priced) deps.logger.info(r, 'reconciler pass');
+      if (r.requeued || r.refreshed || r.priced || r.expiredOtps) deps.logger.info(r, 'reconciler pass');
     } catch (err) {
       deps.logger.warn({ error: (err as Error).message }, 'reconciler pass failed');
     } finally {

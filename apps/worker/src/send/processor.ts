@@ -43,13 +43,14 @@ export type SendOutcome = 'submitted' | 'adopted' | 'expired' | 'skipped' | 'fai
 /** Twilio's ValidityPeriod is at least 1 s: a message with less time left is not sent. */
 const MIN_VALIDITY_MS = 1000;
 /**
- * A send more than a quarter of its spacing behind its slot takes a new one rather than crowd the next
- * send. Below 10 ms of spacing (above 100 segments/s) it goes anyway: the limit is then finer than the
+ * A send that may be more than a quarter of its spacing behind its slot (counting a slow reply from
+ * Redis as lateness, see Slot.earliestAt) takes a new one rather than crowd the next send. Below 10 ms of spacing (above 100 segments/s) it goes anyway: the limit is then finer than the
  * machine's own timing.
  */
 const LATE_CHECK_MIN_SPACING_MS = 10;
 const MAX_SLOT_RETAKES = 3;
-const isLate = (slot: Slot) => slot.spacingMs >= LATE_CHECK_MIN_SPACING_MS && Date.now() - slot.at > slot.spacingMs / 4;
+const isLate = (slot: Slot) =>
+  slot.spacingMs >= LATE_CHECK_MIN_SPACING_MS && Date.now() - slot.earliestAt > slot.spacingMs / 4;
 /** Twilio's "unsubscribed recipient" code, recorded when we hold back a message for the same reason. */
 const OPTED_OUT_CODE = 21610;
 /** How long to hold off after Twilio said "too fast" without a Retry-After. */

@@ -3,8 +3,11 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** HKDF's `info`: a key for sealing message text, never the same as the key that hashes codes. */
-const INFO = 'smsq otp message seal v1';
+/** HKDF's `info` per purpose: one key per kind of secret, never the same as the key that hashes codes. */
+const INFO = {
+  'otp message': 'smsq otp message seal v1',
+  'webhook secret': 'smsq webhook secret seal v1',
+} as const;
 
 /**
  * The text of an OTP's SMS, with its code, while it waits to be sent: AES-256-GCM under a key derived from
@@ -18,9 +21,13 @@ const INFO = 'smsq otp message seal v1';
 export class MessageSealer {
   private readonly key: Buffer;
 
-  constructor(secret: string | undefined) {
+  /**
+   * `purpose`: what is sealed. Webhook signing secrets are sealed the same way, with their endpoint's id
+   * as the associated data.
+   */
+  constructor(secret: string | undefined, purpose: keyof typeof INFO = 'otp message') {
     const ikm = secret === undefined ? processSecret() : Buffer.from(secret, 'utf8');
-    this.key = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), INFO, 32));
+    this.key = Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), INFO[purpose], 32));
   }
 
   seal(messageId: string, text: string): string {

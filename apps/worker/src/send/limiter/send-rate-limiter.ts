@@ -55,8 +55,17 @@ export interface SlotRequest {
 export interface Slot {
   granted: boolean;
   waitMs: number;
-  /** When the slot (granted) or the wake-up (refused) comes, on this process's clock (or the given one). */
+  /**
+   * When the slot (granted) or the wake-up (refused) has certainly come, on this process's clock (or the
+   * given one): `waitMs` after the reply arrived.
+   */
   at: number;
+  /**
+   * The earliest the slot may be: `waitMs` after the request left. Redis counted `waitMs` from some
+   * moment in between, so a slow reply (a busy Redis or worker) leaves the send up to `at - earliestAt`
+   * behind its slot; judging lateness from here sees that.
+   */
+  earliestAt: number;
   /** The limit that decided the wait. */
   scope: RateScope;
   /** The time this send takes up at the binding rate (segments × interval), in whole ms. */
@@ -107,6 +116,7 @@ export class SendRateLimiter {
       keys.push(this.accountKey);
       rates.push(this.opts.accountMps);
     }
+    const asked = Date.now();
     const [granted, waitMs, binding, spacingMs] = await this.redis[ACQUIRE](
       keys.length,
       ...keys,
@@ -122,6 +132,7 @@ export class SendRateLimiter {
       granted: granted === 1,
       waitMs,
       at: (req.now ?? Date.now()) + waitMs,
+      earliestAt: (req.now ?? asked) + waitMs,
       scope: binding === 2 ? 'account' : 'sender',
       spacingMs,
     };
