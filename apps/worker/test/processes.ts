@@ -17,6 +17,35 @@ export async function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess>
   return child;
 }
 
+export interface ApiProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `apps/api/src/main.ts` on 127.0.0.1 and resolves with the URL it listens on: PORT=0 (any free
+ * port) unless `env` sets one. Info level, because that is where Fastify says which port it took.
+ */
+export async function spawnApi(env: NodeJS.ProcessEnv): Promise<ApiProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/main.ts'], {
+    env: { PORT: '0', ...env, HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [, url] = await untilOutput(child, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+  return { url: url!, child, stop: () => stopProcess(child) };
+}
+
+/** SIGTERM (a graceful shutdown), SIGKILL if it has not exited after `graceMs`; resolves once it has exited. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Waits for a line on the child's stdout; the rest of its output is read and dropped. */
 async function untilOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   let output = '';
