@@ -1,16 +1,21 @@
-// The floor: the least a durable enqueue needs, with the libraries smsq uses. Per message one Postgres
-// INSERT of the row smsq stores (pg, the driver under Prisma's adapter) and one BullMQ `add` of its id
-// (same queue options), 64 messages in flight. No HTTP, no validation, no policy, no event row.
-//   tsx bench/floor.ts [seconds]   (REDIS_URL / DATABASE_URL; uses a fresh database and queue prefix)
+// The intake floor: the least a durable enqueue needs, with the libraries smsq uses. Per message one
+// Postgres INSERT of the fields smsq stores (pg, the driver under Prisma's adapter) into a table with only
+// a primary key (FLOOR_TABLE: the indexes of smsq's `messages` are smsq's cost, not the floor's) and one
+// BullMQ `add` of its id (same queue options), 64 messages in flight. No HTTP, no validation, no policy,
+// no event row.
+//   tsx bench/floor.ts [seconds]   (REDIS_URL / DATABASE_URL / REDIS_CLUSTER_NODES; uses a fresh database
+//                                  and queue prefix)
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { CATEGORY_PRIORITY, createQueues, createRedis, newMessageId } from '@smsq/shared';
-import { createFreshDatabase, deleteKeysUnder } from '@smsq/load';
+import { clusterNodesFromEnv, createFreshDatabase, deleteKeysUnder } from '@smsq/load';
 
 export interface FloorOptions {
   databaseUrl: string;
   redisUrl: string;
+  /** Seeds of a Redis Cluster (REDIS_CLUSTER_NODES), when smsq is measured on one. */
+  redisClusterNodes?: readonly string[];
   queuePrefix: string;
   seconds: number;
   inFlight?: number;
@@ -28,7 +33,29 @@ export interface FloorResult {
   p99Ms: number;
 }
 
-const INSERT = `INSERT INTO messages (id, "to", body, category, segments, encoding, api_key, country, created_at, updated_at, expires_at)
+/**
+ * The floors' table (intake and drain): a message's fields and status, and no index but the primary key.
+ * `rank` orders the statuses (queued 0, submitted 1, sent 2, final 3) for the drain floor's monotonic
+ * updates.
+ */
+export const FLOOR_TABLE = `CREATE TABLE IF NOT EXISTS floor_messages (
+  id uuid PRIMARY KEY,
+  "to" text NOT NULL,
+  body text NOT NULL,
+  category text,
+  segments int,
+  encoding text,
+  api_key text,
+  country text,
+  status text NOT NULL DEFAULT 'queued',
+  rank smallint NOT NULL DEFAULT 0,
+  twilio_sid text,
+  created_at timestamptz,
+  updated_at timestamptz,
+  expires_at timestamptz
+)`;
+
+const INSERT = `INSERT INTO floor_messages (id, "to", body, category, segments, encoding, api_key, country, created_at, updated_at, expires_at)
   VALUES ($1, $2, $3, 'transaction', 1, 'GSM-7', 'floor', 'US', $4, $4, $5)`;
 
 const percentile = (sorted: number[], p: number) =>
@@ -36,10 +63,10 @@ const percentile = (sorted: number[], p: number) =>
 
 export async function runFloor(opts: FloorOptions): Promise<FloorResult> {
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
-  const redis = createRedis(opts.redisUrl, 'producer');
+  const redis = createRedis(opts.redisUrl, 'producer', opts.redisClusterNodes);
   const queues = createQueues(redis, opts.queuePrefix);
   await queues.send.waitUntilReady();
-  await pool.query('SELECT 1');
+  await pool.query(FLOOR_TABLE);
   const latencies: number[] = [];
   let n = 0;
   const started = performance.now();
@@ -89,13 +116,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   );
   const queuePrefix = `floor${randomBytes(4).toString('hex')}`;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisClusterNodes = clusterNodesFromEnv();
   try {
-    const r = await runFloor({ databaseUrl: db.url, redisUrl, queuePrefix, seconds });
+    const r = await runFloor({ databaseUrl: db.url, redisUrl, redisClusterNodes, queuePrefix, seconds });
     console.log(
       `floor: ${r.messages} messages in ${r.seconds.toFixed(1)} s = ${r.perSecond.toFixed(0)}/s (p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms per message)`,
     );
   } finally {
-    await deleteKeysUnder(redisUrl, queuePrefix);
+    await deleteKeysUnder(redisUrl, queuePrefix, redisClusterNodes);
     await db.drop();
   }
 }

@@ -1,25 +1,34 @@
-// `npm run bench`: the floor and smsq side by side in one run, on REDIS_URL / DATABASE_URL (fresh
-// databases and queue prefixes; nothing else is touched).
+// `npm run bench`: the floors and smsq side by side in one run, on REDIS_URL / DATABASE_URL, or with
+// REDIS_CLUSTER_NODES on that Redis Cluster (fresh databases and queue prefixes; nothing else is touched).
 //   npm run bench -- [--seconds 10] [--batch-size 500] [--batch-connections 4] [--drain 5000]
 //                    [--workers 1,2,4] [--phases intake,drain] [--log-level info] [--json file] [--cpu-prof dir]
 //                    [--node-flags=--max-old-space-size=256]
 // The API, workers and simulator run their bundles in dist/ (built first when stale) with the node flags of
 // package.json's start:*:dist scripts, as `npm start` and the image do; --node-flags adds to those.
-// Intake (single, batch) is measured with no worker running, like the floor (which only enqueues); the
-// drain is measured separately, from a backlog, with 1, 2, 4 worker processes. Every phase also records
-// the CPU each process used, so "what limits it" does not depend on what else the machine was doing.
+// Intake (single, batch) is measured with no worker running, like the intake floor (which only enqueues,
+// bench/floor.ts); the drain is measured separately, from a backlog, with 1, 2, 4 worker processes, beside
+// the drain floor (bench/drain-floor.ts: two workers and a callback process). Every phase also records the
+// CPU each process used, so "what limits it" does not depend on what else the machine was doing, and the
+// Redis commands and Postgres writes per message (Postgres reports an idle backend's statistics up to 10 s
+// late, so the single, batch and smsq drain phases each wait that long for them).
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { createQueues, createRedis } from '@smsq/shared';
 import {
   CpuMeter,
+  clusterNodesFromEnv,
   connectPostgres,
+  describeRedis,
   RssSampler,
   isOwnBody,
   mib,
+  postgresBackends,
+  postgresWrites,
+  redisCommandCounts,
+  redisPids,
+  redisServers,
   runLoad,
   sendBatches,
   simStats,
@@ -27,12 +36,15 @@ import {
   postgresSessions,
   storeProcesses,
   verifyWhenSettled,
+  waitForBackendsGone,
   waitForDrain,
+  waitForStatsReported,
   type CpuTarget,
   type CpuUse,
   type LoadResult,
   type LocalStack,
 } from '@smsq/load';
+import { startDrainFloor } from './drain-floor.js';
 import { runFloor, type FloorResult } from './floor.js';
 
 const { values: args } = parseArgs({
@@ -57,6 +69,19 @@ const workerCounts = args.workers!.split(',').map(Number);
 const phases = new Set(args.phases!.split(','));
 const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/smsq';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** With REDIS_CLUSTER_NODES, smsq's processes, the floors and this run's own connections use that cluster. */
+const clusterNodes = clusterNodesFromEnv();
+const servers = await redisServers(redisUrl, clusterNodes);
+const masters = servers.filter((s) => s.master);
+/** On a cluster each node is also counted on its own ("redis 127.0.0.1:7000 master"), besides "redis". */
+const nodeTargets: CpuTarget[] = clusterNodes
+  ? await Promise.all(
+      servers.map(async (s) => ({
+        name: `redis ${s.address} ${s.master ? 'master' : 'replica'}`,
+        pid: (await redisPids([s]))[0],
+      })),
+    )
+  : [];
 const logDir = join(os.tmpdir(), `smsq-bench-${Date.now()}`);
 const env = { LOG_LEVEL: args['log-level']! };
 /** More node flags for the API and workers (after the production ones), to measure what they change. */
@@ -83,37 +108,85 @@ const fmt = (n: number | undefined, digits = 0) =>
     : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The stack's own processes (workers named "worker"), its Postgres backends and Redis, and this process. */
-async function cpuTargets(stack: LocalStack, self: string): Promise<CpuTarget[]> {
+/** What a phase measures: the processes of smsq's stack or of a floor, on a database of their own. */
+interface System {
+  databaseUrl: string;
+  /** Named by role: "api", "worker", "sim" (a floor's processes take the name of the role they play). */
+  processes(): CpuTarget[];
+}
+
+const stackSystem = (stack: LocalStack): System => ({
+  databaseUrl: stack.databaseUrl,
+  processes: () => stack.processes.map((p) => ({ name: p.role, pid: p.child.pid })),
+});
+
+/** The system's own processes, its Postgres backends and Redis server(s), and this process. */
+async function cpuTargets(system: System, self: string): Promise<CpuTarget[]> {
   return [
-    ...stack.processes.map((p) => ({ name: p.role, pid: p.child.pid })),
-    ...(await storeProcesses(stack.databaseUrl, redisUrl)),
+    ...system.processes(),
+    ...(await storeProcesses(system.databaseUrl, redisUrl, clusterNodes)),
+    ...nodeTargets,
     { name: self, pid: process.pid },
   ];
+}
+
+interface RedisCalls {
+  commands: number;
+  scripts: number;
+  /** Commands per master, in the order of `masters`. */
+  byMaster: number[];
+}
+
+const redisCalls = async () => Promise.all(masters.map((m) => redisCommandCounts([m])));
+
+interface PostgresWriteCounts {
+  commits: number;
+  rows: number;
 }
 
 interface Measured {
   cpu: CpuUse;
   /** Postgres connections opened during the phase (each one a backend process to start). */
   newConnections: number;
+  /** Commands the Redis masters executed during the phase (anyone's: the server may be shared). */
+  redis: RedisCalls;
 }
 
-/** Starts counting CPU and new Postgres connections; the returned function stops and reports. */
-async function startMeasuring(stack: LocalStack, self: string): Promise<() => Promise<Measured>> {
-  const sessions = await postgresSessions(stack.databaseUrl);
-  const meter = new CpuMeter().start(await cpuTargets(stack, self));
-  return async () => {
-    const cpu = meter.stop(await cpuTargets(stack, self));
-    // Less the two connections this accounting itself opened.
-    const newConnections = (await postgresSessions(stack.databaseUrl)) - sessions - 2;
-    return { cpu, newConnections };
+interface Measurement {
+  /** Stops counting CPU, connections and Redis commands (while the phase's processes still run). */
+  stop(): Promise<Measured>;
+  /**
+   * The database's commits and rows written since the start: call it once its backends have reported them
+   * (waitForStatsReported, or waitForBackendsGone after they exited).
+   */
+  writes(): Promise<PostgresWriteCounts>;
+}
+
+/** Starts counting; the Postgres statistics must be reported up to now (see Measurement.writes). */
+async function startMeasuring(system: System, self: string): Promise<Measurement> {
+  const writesBefore = await postgresWrites(system.databaseUrl);
+  const redisBefore = await redisCalls();
+  const sessions = await postgresSessions(system.databaseUrl);
+  const meter = new CpuMeter().start(await cpuTargets(system, self));
+  return {
+    async stop() {
+      const cpu = meter.stop(await cpuTargets(system, self));
+      const redisAfter = await redisCalls();
+      // Less the two connections this accounting itself opened.
+      const newConnections = (await postgresSessions(system.databaseUrl)) - sessions - 2;
+      const byMaster = redisAfter.map((a, i) => a.commands - redisBefore[i]!.commands);
+      const redis = {
+        commands: byMaster.reduce((a, b) => a + b, 0),
+        scripts: redisAfter.reduce((a, r, i) => a + r.scripts - redisBefore[i]!.scripts, 0),
+        byMaster,
+      };
+      return { cpu, newConnections, redis };
+    },
+    async writes() {
+      const after = await postgresWrites(system.databaseUrl);
+      return { commits: after.commits - writesBefore.commits, rows: after.rows - writesBefore.rows };
+    },
   };
-}
-
-async function measured<T>(stack: LocalStack, self: string, fn: () => Promise<T>): Promise<[T, Measured]> {
-  const stop = await startMeasuring(stack, self);
-  const result = await fn();
-  return [result, await stop()];
 }
 
 async function versions() {
@@ -122,14 +195,16 @@ async function versions() {
   const c = await connectPostgres(server.toString());
   const pgVersion = (await c.query('SHOW server_version')).rows[0].server_version as string;
   await c.end();
-  const r = new Redis(redisUrl);
-  const redisVersion = /redis_version:(\S+)/.exec(await r.info('server'))?.[1] ?? '?';
-  r.disconnect();
-  return { pgVersion, redisVersion };
+  return { pgVersion, redisVersion: await describeRedis(servers, clusterNodes !== undefined) };
 }
+
+type Kind = 'intake floor' | 'intake' | 'drain floor' | 'drain';
 
 interface Phase {
   name: string;
+  /** The phase in the CPU and per-message tables. */
+  label: string;
+  kind: Kind;
   messages: number;
   perSecond: number;
   p50Ms?: number;
@@ -138,6 +213,8 @@ interface Phase {
   target?: { text: string; met: boolean };
   cpu: CpuUse;
   newConnections: number;
+  redis: RedisCalls;
+  postgres: PostgresWriteCounts;
   /** Peak RSS (MiB) by process name during the phase. */
   rss: Record<string, number>;
   note?: string;
@@ -150,10 +227,17 @@ const errorsOf = (r: LoadResult) =>
     .filter(([s]) => !s.startsWith('2'))
     .reduce((a, [, n]) => a + n, 0);
 
+/** Waits until Postgres has the writes of what ran so far (its backends report them within ~10 s of idling). */
+async function statsReported(databaseUrl: string, what: string) {
+  log(`  waiting for Postgres to report ${what}`);
+  await waitForStatsReported(databaseUrl);
+}
+
 async function intake(): Promise<Phase[]> {
   const stack = await startLocalStack({
     databaseUrl,
     redisUrl,
+    redisClusterNodes: clusterNodes,
     workers: 0,
     logDir: join(logDir, 'intake'),
     env,
@@ -161,6 +245,7 @@ async function intake(): Promise<Phase[]> {
     cpuProfDir: profDir('intake'),
   });
   noteCommands(stack);
+  const system = stackSystem(stack);
   const load = (mode: 'single' | 'batch', durationSeconds: number) =>
     runLoad({
       apiUrl: stack.apiUrl,
@@ -178,29 +263,41 @@ async function intake(): Promise<Phase[]> {
   };
   const floorPhase = async (n: number): Promise<Phase> => {
     log(`intake: floor ${seconds} s`);
-    const stop = await startMeasuring(stack, 'floor');
+    const apiBackends = await postgresBackends(stack.databaseUrl, true);
+    const measurement = await startMeasuring(system, 'floor');
     let m: Measured | undefined;
     const f = await runFloor({
       databaseUrl: stack.databaseUrl,
       redisUrl,
+      redisClusterNodes: clusterNodes,
       queuePrefix: `${stack.queuePrefix}:floor`,
       seconds,
       // Measured before the floor's pool closes, while its Postgres backends still exist.
-      beforeClose: async () => void (m = await stop()),
+      beforeClose: async () => void (m = await measurement.stop()),
     });
-    return floorRow(n, f, m!);
+    // The floor's backends report their writes as they exit; the API's are idle.
+    await waitForBackendsGone(stack.databaseUrl, apiBackends);
+    return floorRow(n, f, m!, await measurement.writes());
   };
-  const loadPhase = async (mode: 'single' | 'batch', name: string): Promise<Phase> => {
+  const loadPhase = async (mode: 'single' | 'batch', name: string, label: string): Promise<Phase> => {
     log(`intake: ${name} ${seconds} s`);
-    const [[r, m], rss] = await rssDuring(() => measured(stack, 'load generator', () => load(mode, seconds)));
+    const [[r, m, measurement], rss] = await rssDuring(async () => {
+      const measurement = await startMeasuring(system, 'load generator');
+      const result = await load(mode, seconds);
+      return [result, await measurement.stop(), measurement] as const;
+    });
+    await statsReported(stack.databaseUrl, `the ${label} phase's writes`);
     return {
       name,
+      label,
+      kind: 'intake',
       messages: r.accepted.size,
       perSecond: r.accepted.size / r.seconds,
       p50Ms: r.latencyMs.p50,
       p99Ms: r.latencyMs.p99,
       errors: errorsOf(r),
       ...m,
+      postgres: await measurement.writes(),
       rss,
     };
   };
@@ -208,9 +305,10 @@ async function intake(): Promise<Phase[]> {
     log('intake: warming up (3 s single, 3 s batch)');
     await load('single', 3);
     await load('batch', 3);
+    await statsReported(stack.databaseUrl, "the warm-up's writes");
     const floor1 = await floorPhase(1);
-    const single = await loadPhase('single', 'single POST, 64 connections');
-    const batch = await loadPhase('batch', `batch, ${batchConnections} × ${batchSize} per request`);
+    const single = await loadPhase('single', 'single POST, 64 connections', 'single POST');
+    const batch = await loadPhase('batch', `batch, ${batchConnections} × ${batchSize} per request`, 'batch');
     const floor2 = await floorPhase(2);
     return [floor1, floor2, single, batch];
   } finally {
@@ -218,23 +316,69 @@ async function intake(): Promise<Phase[]> {
   }
 }
 
-function floorRow(n: number, f: FloorResult, m: Measured): Phase {
+function floorRow(n: number, f: FloorResult, m: Measured, postgres: PostgresWriteCounts): Phase {
   return {
     name: `floor ${n}: INSERT + add, 64 in flight`,
+    label: `floor ${n}`,
+    kind: 'intake floor',
     messages: f.messages,
     perSecond: f.perSecond,
     p50Ms: f.p50Ms,
     p99Ms: f.p99Ms,
     errors: 0,
     ...m,
+    postgres,
     rss: {},
   };
+}
+
+/** The drain floor's processes: two workers at smsq's default concurrency, one callback process. */
+const FLOOR_WORKERS = 2;
+
+async function drainFloor(): Promise<Phase> {
+  log(`drain floor, ${FLOOR_WORKERS} workers: a backlog of ${drainCount}`);
+  const floor = await startDrainFloor({
+    databaseUrl,
+    redisUrl,
+    redisClusterNodes: clusterNodes,
+    messages: drainCount,
+    workers: FLOOR_WORKERS,
+    concurrency: WORKER_CONCURRENCY,
+    logDir: join(logDir, 'drain-floor'),
+  });
+  try {
+    // The backlog's writes, reported as its connection exited.
+    await waitForBackendsGone(floor.databaseUrl);
+    const system: System = { databaseUrl: floor.databaseUrl, processes: () => floor.processes };
+    log(`drain floor, ${FLOOR_WORKERS} workers: draining`);
+    const measurement = await startMeasuring(system, 'bench');
+    const d = await floor.drain();
+    const m = await measurement.stop();
+    await floor.stopProcesses();
+    await waitForBackendsGone(floor.databaseUrl);
+    const delivered = d.deliveredSeconds;
+    return {
+      name: `drain floor: ${FLOOR_WORKERS} workers × ${WORKER_CONCURRENCY} + callbacks, ${fmt(floor.messages)} msgs`,
+      label: `drain floor, ${FLOOR_WORKERS} workers`,
+      kind: 'drain floor',
+      messages: floor.messages,
+      perSecond: delivered ? floor.messages / delivered : 0,
+      errors: d.complete ? 0 : 1,
+      ...m,
+      postgres: await measurement.writes(),
+      rss: {},
+      note: `all at Twilio after ${fmt(d.createdSeconds, 1)} s, all delivered after ${fmt(delivered, 1)} s`,
+    };
+  } finally {
+    await floor.stop();
+  }
 }
 
 async function drain(workers: number): Promise<Phase> {
   const stack = await startLocalStack({
     databaseUrl,
     redisUrl,
+    redisClusterNodes: clusterNodes,
     workers,
     logDir: join(logDir, `drain-${workers}`),
     env: { ...env, WORKER_CONCURRENCY: String(WORKER_CONCURRENCY) },
@@ -242,44 +386,54 @@ async function drain(workers: number): Promise<Phase> {
     cpuProfDir: profDir(`drain-${workers}`),
   });
   noteCommands(stack);
-  const redis = createRedis(redisUrl, 'producer');
+  const redis = createRedis(redisUrl, 'producer', clusterNodes);
   const queues = createQueues(redis, stack.queuePrefix);
   const db = await connectPostgres(stack.databaseUrl);
+  let dbOpen = true;
   try {
     await queues.send.pause();
     const baseline = await simStats(stack.simUrl);
     const runId = `drain${workers}`;
     log(`drain, ${workers} worker(s): building a backlog of ${drainCount} through the batch endpoint`);
     const accepted = await sendBatches({ apiUrl: stack.apiUrl, apiKey: stack.apiKey, count: drainCount, runId });
+    await statsReported(stack.databaseUrl, "the backlog's writes");
     const sampler = new RssSampler(() => stack.processes.map((p) => ({ name: p.name, pid: p.child.pid }))).start();
     log(`drain, ${workers} worker(s): draining`);
-    const [d, m] = await measured(stack, 'bench', async () => {
-      const since = Date.now();
-      await queues.send.resume();
-      return waitForDrain({
-        simUrl: stack.simUrl,
-        baseline,
-        expected: accepted.size,
-        since,
-        timeoutMs: 600_000,
-        pending: async () =>
-          Number((await db.query(`SELECT count(*) AS n FROM messages WHERE status <> 'delivered'`)).rows[0].n),
-      });
+    const measurement = await startMeasuring(stackSystem(stack), 'bench');
+    const since = Date.now();
+    await queues.send.resume();
+    const d = await waitForDrain({
+      simUrl: stack.simUrl,
+      baseline,
+      expected: accepted.size,
+      since,
+      timeoutMs: 600_000,
+      pending: async () =>
+        Number((await db.query(`SELECT count(*) AS n FROM messages WHERE status <> 'delivered'`)).rows[0].n),
     });
+    const m = await measurement.stop();
     const rss = Object.fromEntries([...sampler.stop()].map(([k, b]) => [k, mib(b)]));
     const v = await verifyWhenSettled(stack.simUrl, baseline, accepted, isOwnBody('batch', runId), Date.now() + 10_000);
+    // Every backend reports its writes as it exits.
+    dbOpen = false;
+    await db.end();
+    await stack.stopProcesses();
+    await waitForBackendsGone(stack.databaseUrl);
     const delivered = d.deliveredSeconds;
     return {
       name: `drain, ${workers} worker${workers > 1 ? 's' : ''} × ${WORKER_CONCURRENCY}, ${fmt(accepted.size)} msgs`,
+      label: `drain, ${workers} worker${workers > 1 ? 's' : ''}`,
+      kind: 'drain',
       messages: accepted.size,
       perSecond: delivered ? accepted.size / delivered : 0,
       errors: v.missing + v.duplicated + v.wrongBody + (d.complete ? 0 : 1),
       ...m,
+      postgres: await measurement.writes(),
       rss,
       note: `all at Twilio after ${fmt(d.createdSeconds, 1)} s, all delivered after ${fmt(delivered, 1)} s`,
     };
   } finally {
-    await db.end();
+    if (dbOpen) await db.end();
     await queues.close();
     redis.disconnect();
     await stack.stop();
@@ -291,19 +445,28 @@ const { pgVersion, redisVersion } = await versions();
 log(`logs in ${logDir}`);
 const results: Phase[] = [];
 if (phases.has('intake')) results.push(...(await intake()));
-if (phases.has('drain')) for (const w of workerCounts) results.push(await drain(w));
+if (phases.has('drain')) {
+  results.push(await drainFloor());
+  for (const w of workerCounts) results.push(await drain(w));
+}
 
-const floors = results.filter((p) => p.name.startsWith('floor'));
-const floorRate = floors.reduce((a, f) => a + f.perSecond, 0) / floors.length;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const intakeFloors = results.filter((p) => p.kind === 'intake floor');
+const drainFloors = results.filter((p) => p.kind === 'drain floor');
+const floorRate = mean(intakeFloors.map((f) => f.perSecond));
+const drainFloorRate = mean(drainFloors.map((f) => f.perSecond));
+const isFloor = (p: Phase) => p.kind === 'intake floor' || p.kind === 'drain floor';
+/** The floors a phase is compared with: the intake floors (mean) or the drain floor of the same run. */
+const floorsOf = (p: Phase) => (p.kind === 'intake' ? intakeFloors : drainFloors);
 const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 for (const p of results) {
-  if (p.name.startsWith('single')) {
+  if (p.label === 'single POST') {
     const met = p.perSecond >= 0.5 * floorRate && (p.p99Ms ?? Infinity) <= 50 && p.errors === 0;
     p.target = { text: '≥ 0.5×, p99 ≤ 50 ms, 0 errors', met };
-  } else if (p.name.startsWith('batch')) {
+  } else if (p.label === 'batch') {
     p.target = { text: '≥ 2×', met: p.perSecond >= 2 * floorRate };
-  } else if (p.name.startsWith('drain, 2 workers')) {
-    p.target = { text: '≥ 0.25×', met: p.perSecond >= 0.25 * floorRate };
+  } else if (p.label === 'drain, 2 workers' && intakeFloors.length) {
+    p.target = { text: '≥ 0.25× intake floor', met: p.perSecond >= 0.25 * floorRate };
   }
 }
 
@@ -325,9 +488,9 @@ const throughput = table(
     ...results.map((p) => [
       p.name,
       fmt(p.perSecond),
-      p.name.startsWith('floor') ? '' : fmt(p.perSecond / floorRate, 2),
-      fmt(p.p50Ms, p.name.startsWith('floor') ? 1 : 0),
-      fmt(p.p99Ms, p.name.startsWith('floor') ? 1 : 0),
+      isFloor(p) ? '' : fmt(p.perSecond / (p.kind === 'intake' ? floorRate : drainFloorRate), 2),
+      fmt(p.p50Ms, isFloor(p) ? 1 : 0),
+      fmt(p.p99Ms, isFloor(p) ? 1 : 0),
       fmt(p.errors),
       p.target ? `${p.target.text}: ${mark(p.target.met)}` : '',
     ]),
@@ -337,22 +500,74 @@ const throughput = table(
 
 // CPU microseconds per message, by component: what each message costs whatever else runs on the machine.
 const components = ['api', 'worker', 'sim', 'postgres', 'redis', 'floor', 'load generator'];
+/** What the total counts: smsq's processes (or the floor's) and the stores; not the simulator or the load. */
+const counted = ['api', 'worker', 'postgres', 'redis', 'floor'];
 const perMessage = (p: Phase, name: string) => {
   const s = p.cpu.cpuSeconds.get(name);
   return s === undefined ? undefined : (1e6 * s) / Math.max(1, p.messages);
 };
+const totalPerMessage = (p: Phase) => counted.reduce((a, c) => a + (perMessage(p, c) ?? 0), 0);
 const cpuTable = table(
   [
-    ['CPU µs per message', ...components, 'machine busy', 'new PG conns'],
+    ['CPU µs per message', ...components, 'total', '× floor', 'machine busy', 'new PG conns'],
     ...results.map((p) => [
-      p.name.split(':')[0]!.split(',')[0]! + (p.name.startsWith('drain') ? ` ${p.name.split(',')[1]!.trim()}` : ''),
+      p.label,
       ...components.map((c) => fmt(perMessage(p, c))),
+      fmt(totalPerMessage(p)),
+      isFloor(p) ? '' : fmt(totalPerMessage(p) / mean(floorsOf(p).map(totalPerMessage)), 2),
       `${fmt(100 * p.cpu.machineBusy)} %`,
       fmt(p.newConnections),
     ]),
   ],
   [0],
 );
+
+/** Messages per second one core of a kind of process would carry at the CPU per message measured. */
+const perCore = (us: number | undefined) => (us ? 1e6 / us : undefined);
+const perMessageTable = table(
+  [
+    [
+      'per message',
+      'Redis cmds',
+      'of them scripts',
+      'PG commits',
+      'PG rows written',
+      'API core msg/s',
+      'worker core msg/s',
+    ],
+    ...results.map((p) => {
+      const n = Math.max(1, p.messages);
+      return [
+        p.label,
+        fmt(p.redis.commands / n, 1),
+        fmt(p.redis.scripts / n, 1),
+        fmt(p.postgres.commits / n, 2),
+        fmt(p.postgres.rows / n, 2),
+        fmt(perCore(perMessage(p, p.kind === 'intake floor' ? 'floor' : 'api'))),
+        fmt(perCore(perMessage(p, 'worker'))),
+      ];
+    }),
+  ],
+  [0],
+);
+
+/** On a cluster: where the Redis work went, node by node (a queue's keys share one slot, on one master). */
+const clusterTable = clusterNodes
+  ? table(
+      [
+        ['Redis Cluster, per message', ...nodeTargets.map((t) => t.name.replace(/^redis /, '')), 'busiest master'],
+        ...results.map((p) => {
+          const busiest = Math.max(...p.redis.byMaster);
+          return [
+            `${p.label} CPU µs`,
+            ...nodeTargets.map((t) => fmt(perMessage(p, t.name))),
+            `${fmt((100 * busiest) / Math.max(1, p.redis.commands))} % of commands`,
+          ];
+        }),
+      ],
+      [0],
+    )
+  : undefined;
 
 const apiRss = Math.max(0, ...results.map((p) => p.rss.api ?? 0));
 const workerRss = Math.max(
@@ -368,17 +583,27 @@ console.log(
   [
     '',
     `smsq bench: ${cpus.length} cores (${cpus[0]?.model ?? '?'}), shared; load average ${startLoad.toFixed(1)} at start; ` +
-      `Node ${process.version}, PostgreSQL ${pgVersion}, Redis ${redisVersion}; LOG_LEVEL=${env.LOG_LEVEL}`,
+      `Node ${process.version}, PostgreSQL ${pgVersion}, ${redisVersion}; LOG_LEVEL=${env.LOG_LEVEL}`,
     ...[...commands].map(([role, command]) => `${role}: ${command}`),
-    `floor = mean of the floor runs = ${fmt(floorRate)}/s; intake measured with no worker running; ` +
+    `intake floor = mean of the intake floor runs = ${fmt(floorRate)}/s; drain floor = ${fmt(drainFloorRate)}/s; ` +
+      '× floor: intake vs the intake floor, drains vs the drain floor; intake measured with no worker running; ' +
       'drain = from a backlog until every message is delivered (callbacks applied), SENDER_MPS=100000',
     '',
     throughput,
     ...results.filter((p) => p.note).map((p) => `  ${p.name}: ${p.note}`),
     '',
     cpuTable,
-    '  (redis is the whole server, shared with anything else using it; postgres is this run’s backends only)',
+    '  (total = api + worker + postgres + redis + floor, the simulator and the load generator left out; the',
+    '  drain floor’s callback process is in the api column, its workers in the worker column, the intake',
+    '  floor’s client in the floor column; redis is every server process, shared with anything else using',
+    '  it; postgres is this run’s backends only)',
     '',
+    perMessageTable,
+    '  (Redis commands summed over the masters, those run inside scripts included, anyone’s; Postgres from',
+    '  pg_stat_database for the phase’s database: commits (reads too) and rows inserted, updated, deleted;',
+    '  a core’s msg/s = 1,000,000 ÷ that process kind’s CPU µs per message; the intake floor’s client as API)',
+    '',
+    ...(clusterTable ? [clusterTable, ''] : []),
     `peak RSS: API ${fmt(apiRss)} MiB (target < 200: ${mark(apiRss < 200)})` +
       (workerRss ? `, worker ${fmt(workerRss)} MiB (target < 300: ${mark(workerRss < 300)})` : ''),
   ].join('\n'),
@@ -388,7 +613,16 @@ if (args.json) {
   writeFileSync(
     args.json,
     JSON.stringify(
-      { at: new Date().toISOString(), loadAverage: startLoad, floorRate, apiRss, workerRss, results: json },
+      {
+        at: new Date().toISOString(),
+        loadAverage: startLoad,
+        redis: redisVersion,
+        floorRate,
+        drainFloorRate,
+        apiRss,
+        workerRss,
+        results: json,
+      },
       null,
       2,
     ),

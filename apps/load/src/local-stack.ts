@@ -61,6 +61,11 @@ export interface LocalStackOptions {
   cpuProfDir?: string;
   /** Extra node flags for the API and workers, after the production ones (so they win). */
   nodeFlags?: string[];
+  /**
+   * Seeds of a Redis Cluster (REDIS_CLUSTER_NODES) for the API and workers, and for deleting the stack's
+   * keys at the end; without them every process uses the single Redis at `redisUrl`.
+   */
+  redisClusterNodes?: readonly string[];
 }
 
 interface StackProcess {
@@ -84,6 +89,8 @@ export interface LocalStack {
   addWorker(): Promise<StackProcess>;
   /** SIGTERM to every worker process, waiting for each to exit. */
   stopWorkers(): Promise<void>;
+  /** SIGTERM to every process, waiting for each to exit; the database and keys stay until stop(). */
+  stopProcesses(): Promise<void>;
   /** Stops every process, drops the database and deletes the stack's Redis keys. */
   stop(): Promise<void>;
 }
@@ -125,6 +132,86 @@ async function stopProcess(p: StackProcess, timeoutMs = 25_000): Promise<void> {
   clearTimeout(timer);
 }
 
+interface LaunchOptions {
+  logDir: string;
+  /** The process's settings, over the environment and the production command's own. */
+  env: Record<string, string>;
+  cpuProfDir?: string;
+  nodeFlags?: string[];
+}
+
+/**
+ * Starts one role as production does (see productionCommand) and waits until it answers on `port`;
+ * `started` sees the process as soon as it is spawned, so that a caller can stop it if it never answers.
+ */
+async function launchRole(
+  role: Role,
+  name: string,
+  port: number,
+  opts: LaunchOptions,
+  started: (p: StackProcess) => void = () => undefined,
+): Promise<StackProcess> {
+  const production = productionCommand(role);
+  // One folder per process: the main thread and tsx's loader thread each write a profile there.
+  const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`] : [];
+  const extra = role === 'sim' ? profile : [...profile, ...(opts.nodeFlags ?? [])];
+  const entry = opts.cpuProfDir ? ['--import', 'tsx', SOURCES[role]] : [production.bundle];
+  const child = spawn(process.execPath, [...production.flags, ...extra, ...entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...production.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(join(opts.logDir, `${name}.log`));
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const settings = Object.entries(production.env).map(([k, v]) => `${k}=${v} `);
+  const command = `${settings.join('')}node ${child.spawnargs.slice(1).join(' ')}`;
+  const p: StackProcess = { role, name, child, port, command };
+  started(p);
+  const readyPath = role === 'api' ? '/readyz' : role === 'sim' ? '/_sim/stats' : '/healthz';
+  await waitForHttp(`http://127.0.0.1:${port}${readyPath}`, child);
+  return p;
+}
+
+/** A Twilio simulator in a process of its own, started like the stack's (with its own credentials). */
+export interface Simulator {
+  url: string;
+  accountSid: string;
+  authToken: string;
+  /** A sender the simulator accepts. */
+  phoneNumber: string;
+  process: StackProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the simulator alone, as startLocalStack does, for a measurement that brings its own processes. */
+export async function startSimulator(opts: { logDir: string; env?: Record<string, string> }): Promise<Simulator> {
+  buildIfStale();
+  mkdirSync(opts.logDir, { recursive: true });
+  const port = await freePort();
+  const credentials = {
+    accountSid: `AC${randomBytes(16).toString('hex')}`,
+    authToken: randomBytes(16).toString('hex'),
+    phoneNumber: '+15005550006',
+  };
+  const env = {
+    HOST: '127.0.0.1',
+    SIM_PORT: String(port),
+    TWILIO_ACCOUNT_SID: credentials.accountSid,
+    TWILIO_AUTH_TOKEN: credentials.authToken,
+    TWILIO_PHONE_NUMBER: credentials.phoneNumber,
+    ...opts.env,
+  };
+  let launched: StackProcess | undefined;
+  try {
+    const p = await launchRole('sim', 'sim', port, { logDir: opts.logDir, env }, (q) => (launched = q));
+    return { url: `http://127.0.0.1:${port}`, ...credentials, process: p, stop: () => stopProcess(p) };
+  } catch (err) {
+    if (launched) await stopProcess(launched);
+    throw err;
+  }
+}
+
 /**
  * A whole smsq stack as separate processes (simulator, API, N workers), each started the way
  * `npm start` starts it (the bundles in dist/, built first when stale, with the `start:*:dist` flags), on
@@ -162,32 +249,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     TWILIO_PHONE_NUMBER: '+15005550006',
     TWILIO_API_BASE_URL: simUrl,
     SIM_PORT: String(simPort),
+    REDIS_CLUSTER_NODES: opts.redisClusterNodes?.join(',') ?? '',
     ...opts.env,
   };
 
   const processes: StackProcess[] = [];
   let workerCount = 0;
   async function launch(role: Role, name: string, port: number, extraEnv: Record<string, string> = {}) {
-    const production = productionCommand(role);
-    // One folder per process: the main thread and tsx's loader thread each write a profile there.
-    const profile = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`] : [];
-    const extra = role === 'sim' ? profile : [...profile, ...(opts.nodeFlags ?? [])];
-    const entry = opts.cpuProfDir ? ['--import', 'tsx', SOURCES[role]] : [production.bundle];
-    const child = spawn(process.execPath, [...production.flags, ...extra, ...entry], {
-      cwd: ROOT,
-      env: { ...process.env, ...production.env, ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const log = createWriteStream(join(opts.logDir, `${name}.log`));
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-    const settings = Object.entries(production.env).map(([k, v]) => `${k}=${v} `);
-    const command = `${settings.join('')}node ${child.spawnargs.slice(1).join(' ')}`;
-    const p: StackProcess = { role, name, child, port, command };
-    processes.push(p);
-    const readyPath = role === 'api' ? '/readyz' : role === 'sim' ? '/_sim/stats' : '/healthz';
-    await waitForHttp(`http://127.0.0.1:${port}${readyPath}`, child);
-    return p;
+    return launchRole(role, name, port, { ...opts, env: { ...env, ...extraEnv } }, (p) => processes.push(p));
   }
 
   async function addWorker() {
@@ -196,9 +265,10 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     return launch('worker', `worker-${workerCount}`, port, { WORKER_METRICS_PORT: String(port) });
   }
 
+  const stopProcesses = async () => void (await Promise.all(processes.map((p) => stopProcess(p))));
   async function cleanup() {
-    await Promise.all(processes.map((p) => stopProcess(p)));
-    await deleteKeysUnder(opts.redisUrl, queuePrefix);
+    await stopProcesses();
+    await deleteKeysUnder(opts.redisUrl, queuePrefix, opts.redisClusterNodes);
     await database.drop();
   }
 
@@ -224,6 +294,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       await Promise.all(workers.map((p) => stopProcess(p)));
       for (const w of workers) processes.splice(processes.indexOf(w), 1);
     },
+    stopProcesses,
     stop: cleanup,
   };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalStack, type LocalStack } from './local-stack.js';
+import { clusterNodesFromEnv } from './redis-servers.js';
 import { connectPostgres } from './postgres-connect.js';
 import { MODES, isOwnBody, routeExists, runLoad, type Mode } from './load.js';
 import { printLoadReport } from './report.js';
@@ -71,6 +72,7 @@ if (process.env.SMSQ_API_URL) {
     env: { LOG_LEVEL: args['log-level']! },
     cpuProfDir: args['cpu-prof'],
     nodeFlags: args['node-flags']!.split(' ').filter(Boolean),
+    redisClusterNodes: clusterNodesFromEnv(),
   });
   target = { apiUrl: stack.apiUrl, apiKey: stack.apiKey, simUrl: stack.simUrl };
 }
