@@ -8,7 +8,7 @@ export const MESSAGE_EVENT_TYPES = [
   'message.expired',
   'message.canceled',
 ] as const;
-export const OTP_EVENT_TYPES = ['otp.verified', 'otp.failed', 'otp.expired'] as const;
+const OTP_EVENT_TYPES = ['otp.verified', 'otp.failed', 'otp.expired'] as const;
 export const WEBHOOK_EVENT_TYPES = [...MESSAGE_EVENT_TYPES, ...OTP_EVENT_TYPES] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number] | 'webhook.test';
 
