@@ -1,7 +1,7 @@
 // `npm run bench`: the floors and smsq side by side in one run, on REDIS_URL / DATABASE_URL, or with
 // REDIS_CLUSTER_NODES on that Redis Cluster (fresh databases and queue prefixes; nothing else is touched).
 //   npm run bench -- [--seconds 10] [--batch-size 500] [--batch-connections 4] [--drain 5000]
-//                    [--workers 1,2,4] [--phases intake,drain] [--log-level info] [--json file] [--cpu-prof dir]
+//                    [--workers 1,2,4] [--phases intake,drain,webhooks] [--log-level info] [--json file] [--cpu-prof dir]
 //                    [--node-flags=--max-old-space-size=256]
 // The API, workers and simulator run their bundles in dist/ (built first when stale) with the node flags of
 // package.json's start:*:dist scripts, as `npm start` and the image do; --node-flags adds to those.
@@ -12,10 +12,12 @@
 // Redis commands and Postgres writes per message (Postgres reports an idle backend's statistics up to 10 s
 // late, so the single, batch and smsq drain phases each wait that long for them).
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createQueues, createRedis } from '@smsq/shared';
+import { MESSAGE_EVENT_TYPES, createQueues, createRedis } from '@smsq/shared';
 import {
   CpuMeter,
   clusterNodesFromEnv,
@@ -50,7 +52,7 @@ import { runFloor, type FloorResult } from './floor.js';
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
-    phases: { type: 'string', default: 'intake,drain' },
+    phases: { type: 'string', default: 'intake,drain,webhooks' },
     'batch-size': { type: 'string', default: '500' },
     'batch-connections': { type: 'string', default: '4' },
     drain: { type: 'string', default: '5000' },
@@ -374,16 +376,57 @@ async function drainFloor(): Promise<Phase> {
   }
 }
 
-async function drain(workers: number): Promise<Phase> {
+/**
+ * Webhooks during a drain: an endpoint subscribed to every message event, either refusing connections
+ * (`dead`: every delivery fails and is retried) or answered at once by a receiver in this process
+ * (`receiver`, whose CPU, like the simulator's, is not counted).
+ */
+type DrainWebhooks = 'dead' | 'receiver';
+const WEBHOOK_NAMES: Record<DrainWebhooks, string> = {
+  dead: 'webhooks to a dead endpoint',
+  receiver: 'webhooks of every event to a receiver',
+};
+
+async function webhookEndpoint(stack: LocalStack, kind: DrainWebhooks): Promise<() => Promise<number>> {
+  let received = 0;
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const port = (receiver.address() as AddressInfo).port;
+  // A port just freed refuses connections: the dead endpoint.
+  if (kind === 'dead') await new Promise((resolve) => receiver.close(resolve));
+  const res = await fetch(`${stack.apiUrl}/v1/webhook-endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, events: MESSAGE_EVENT_TYPES }),
+  });
+  if (res.status !== 201) throw new Error(`POST /v1/webhook-endpoints answered ${res.status}: ${await res.text()}`);
+  return async () => {
+    if (kind === 'receiver') await new Promise((resolve) => receiver.close(resolve));
+    return received;
+  };
+}
+
+async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> {
+  const variant = webhooks ? `-${webhooks}` : '';
   const stack = await startLocalStack({
     databaseUrl,
     redisUrl,
     redisClusterNodes: clusterNodes,
     workers,
-    logDir: join(logDir, `drain-${workers}`),
-    env: { ...env, WORKER_CONCURRENCY: String(WORKER_CONCURRENCY) },
+    logDir: join(logDir, `drain-${workers}${variant}`),
+    env: {
+      ...env,
+      WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      ...(webhooks ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {}),
+    },
     nodeFlags,
-    cpuProfDir: profDir(`drain-${workers}`),
+    cpuProfDir: profDir(`drain-${workers}${variant}`),
   });
   noteCommands(stack);
   const redis = createRedis(redisUrl, 'producer', clusterNodes);
@@ -392,6 +435,7 @@ async function drain(workers: number): Promise<Phase> {
   let dbOpen = true;
   try {
     await queues.send.pause();
+    const endpointDone = webhooks ? await webhookEndpoint(stack, webhooks) : undefined;
     const baseline = await simStats(stack.simUrl);
     const runId = `drain${workers}`;
     log(`drain, ${workers} worker(s): building a backlog of ${drainCount} through the batch endpoint`);
@@ -414,15 +458,22 @@ async function drain(workers: number): Promise<Phase> {
     const m = await measurement.stop();
     const rss = Object.fromEntries([...sampler.stop()].map(([k, b]) => [k, mib(b)]));
     const v = await verifyWhenSettled(stack.simUrl, baseline, accepted, isOwnBody('batch', runId), Date.now() + 10_000);
+    const hooks = endpointDone
+      ? (await db.query(`SELECT count(*) AS n FROM webhook_deliveries`)).rows[0].n +
+        ' deliveries queued, ' +
+        `${await endpointDone()} received by then; `
+      : '';
     // Every backend reports its writes as it exits.
     dbOpen = false;
     await db.end();
     await stack.stopProcesses();
     await waitForBackendsGone(stack.databaseUrl);
     const delivered = d.deliveredSeconds;
+    const plural = workers > 1 ? 's' : '';
+    const hooked = webhooks ? `, ${WEBHOOK_NAMES[webhooks]}` : '';
     return {
-      name: `drain, ${workers} worker${workers > 1 ? 's' : ''} × ${WORKER_CONCURRENCY}, ${fmt(accepted.size)} msgs`,
-      label: `drain, ${workers} worker${workers > 1 ? 's' : ''}`,
+      name: `drain, ${workers} worker${plural} × ${WORKER_CONCURRENCY}${hooked}, ${fmt(accepted.size)} msgs`,
+      label: `drain, ${workers} worker${plural}${hooked}`,
       kind: 'drain',
       messages: accepted.size,
       perSecond: delivered ? accepted.size / delivered : 0,
@@ -430,7 +481,7 @@ async function drain(workers: number): Promise<Phase> {
       ...m,
       postgres: await measurement.writes(),
       rss,
-      note: `all at Twilio after ${fmt(d.createdSeconds, 1)} s, all delivered after ${fmt(delivered, 1)} s`,
+      note: `${hooks}all at Twilio after ${fmt(d.createdSeconds, 1)} s, all delivered after ${fmt(delivered, 1)} s`,
     };
   } finally {
     if (dbOpen) await db.end();
@@ -449,6 +500,11 @@ if (phases.has('drain')) {
   results.push(await drainFloor());
   for (const w of workerCounts) results.push(await drain(w));
 }
+// Compared with the plain 2-worker drain of the same run (measured here when the drain phase did not).
+if (phases.has('webhooks')) {
+  if (!results.some((p) => p.label === 'drain, 2 workers')) results.push(await drain(2));
+  results.push(await drain(2, 'dead'), await drain(2, 'receiver'));
+}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const intakeFloors = results.filter((p) => p.kind === 'intake floor');
@@ -465,6 +521,16 @@ for (const p of results) {
     p.target = { text: '≥ 0.5×, p99 ≤ 50 ms, 0 errors', met };
   } else if (p.label === 'batch') {
     p.target = { text: '≥ 2×', met: p.perSecond >= 2 * floorRate };
+  } else if (p.label.startsWith('drain, 2 workers, webhooks')) {
+    // docs/api.md, "Webhooks": a dead endpoint costs the drain at most 10 %, every event at most 20 %.
+    const plain = results.find((r) => r.label === 'drain, 2 workers');
+    const share = p.label.includes('dead') ? 0.9 : 0.8;
+    if (plain) {
+      p.target = {
+        text: `≥ ${share}× the plain drain (${fmt(p.perSecond / plain.perSecond, 2)}×)`,
+        met: p.perSecond >= share * plain.perSecond,
+      };
+    }
   } else if (p.label === 'drain, 2 workers' && intakeFloors.length) {
     p.target = { text: '≥ 0.25× intake floor', met: p.perSecond >= 0.25 * floorRate };
   }

@@ -67,7 +67,20 @@ describe('npm run bench', () => {
   it('runs the floor and smsq side by side at a tiny size and prints the table', async () => {
     const { code, out } = await run(
       'bench/run.ts',
-      ['--seconds', '1', '--batch-size', '50', '--batch-connections', '2', '--drain', '100', '--workers', '1'],
+      [
+        '--seconds',
+        '1',
+        '--batch-size',
+        '50',
+        '--batch-connections',
+        '2',
+        '--drain',
+        '100',
+        '--workers',
+        '1',
+        '--phases',
+        'intake,drain',
+      ],
       {},
     );
     expect(out).toMatch(/floor 1: INSERT \+ add, 64 in flight\s+[\d,]+/);

@@ -212,6 +212,32 @@ describe('webhook endpoints that say goodbye, rotate their secret, or point insi
     expect(await stack.prisma.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(1);
   });
 
+  it('a dead endpoint is paused after 5 failures in a row: its other deliveries wait, unattempted', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hooks`;
+    await new Promise((r) => closed.close(r));
+    const endpoint = await createEndpoint(stack, deadUrl, ['message.sent', 'message.delivered']);
+    const ids = await postMessages(stack.api, 40, 'dead', { firstNumber: 7100 });
+    await allFinal(stack.prisma, ids, 30_000);
+    const e = await eventually(async () => {
+      const row = await stack.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+      return row.pausedUntil ? row : undefined;
+    }, 20_000);
+    expect(e.consecutiveFailures).toBeGreaterThanOrEqual(5);
+    expect(e.enabled).toBe(true);
+    const deliveries = await stack.prisma.webhookDelivery.count({ where: { endpointId: endpoint.id } });
+    const attempts = await stack.prisma.webhookAttempt.count({ where: { delivery: { endpointId: endpoint.id } } });
+    expect(deliveries).toBeGreaterThanOrEqual(80);
+    // Only the attempts in flight when the fifth failure paused it, not one (and its retries) per delivery.
+    expect(attempts).toBeLessThan(deliveries / 2);
+    expect(
+      await stack.prisma.webhookDelivery.count({
+        where: { endpointId: endpoint.id, state: { in: ['succeeded', 'dead'] } },
+      }),
+    ).toBe(0);
+  });
+
   it('after a rotation, events are signed with both secrets for the overlap', async () => {
     const endpoint = await createEndpoint(stack, url, ['message.delivered']);
     receiver.answer = () => 204;

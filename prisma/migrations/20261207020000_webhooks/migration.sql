@@ -22,6 +22,10 @@ CREATE TABLE "webhook_endpoints" (
     "previous_secret_until" TIMESTAMPTZ(3),
     -- Since when every attempt failed (null after a success): 24 h of that disables the endpoint.
     "failing_since" TIMESTAMPTZ(3),
+    -- Attempts failed in a row; from 5 on, the endpoint is paused until paused_until (a circuit
+    -- breaker: a dead endpoint's deliveries wait in Postgres instead of each failing on its own).
+    "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+    "paused_until" TIMESTAMPTZ(3),
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT "webhook_endpoints_pkey" PRIMARY KEY ("id")
@@ -52,8 +56,9 @@ CREATE TABLE "webhook_deliveries" (
     CONSTRAINT "webhook_deliveries_pkey" PRIMARY KEY ("id")
 );
 CREATE INDEX "webhook_deliveries_endpoint_idx" ON "webhook_deliveries"("endpoint_id", "created_at");
--- The relay's and the reconciler's work lists stay small: only what is not settled.
-CREATE INDEX "webhook_deliveries_unrelayed_idx" ON "webhook_deliveries"("created_at") WHERE "enqueued_at" IS NULL;
+-- The relay's and the reconciler's work lists stay small: only what is not settled. The relay reads
+-- each endpoint's unclaimed deliveries apart, so a paused endpoint's backlog is never scanned.
+CREATE INDEX "webhook_deliveries_unrelayed_idx" ON "webhook_deliveries"("endpoint_id", "created_at") WHERE "enqueued_at" IS NULL;
 CREATE INDEX "webhook_deliveries_open_idx" ON "webhook_deliveries"("next_attempt_at")
     WHERE "state" IN ('pending', 'failed') AND "enqueued_at" IS NOT NULL;
 ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_endpoint_id_fkey"

@@ -117,7 +117,9 @@ export class WebhookEndpoints {
       description: body.description,
       enabled: body.enabled,
       // Switched back on: a fresh start, not one failure away from being disabled again.
-      ...(body.enabled === true ? { disabledReason: null, failingSince: null } : {}),
+      ...(body.enabled === true
+        ? { disabledReason: null, failingSince: null, consecutiveFailures: 0, pausedUntil: null }
+        : {}),
     };
     return this.prisma.$transaction(async (tx) => {
       const { count } = await tx.webhookEndpoint.updateMany({ where: { id, ...ownedBy(caller) }, data });

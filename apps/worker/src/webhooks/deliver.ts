@@ -9,6 +9,13 @@ import { webhookJobId } from './relay.js';
 const DISABLE_AFTER_MS = 24 * 3600_000;
 /** A job that finds its endpoint at its concurrency limit comes back after about this long. */
 const BUSY_RETRY_MS = 250;
+/**
+ * Failures in a row after which an endpoint is paused: a dead endpoint's deliveries then wait in
+ * Postgres (the relay leaves them) instead of each costing a job and a failed request. A flaky one
+ * (10 % timeouts) almost never fails this often in a row.
+ */
+const PAUSE_AFTER_FAILURES = 5;
+const MAX_PAUSE_MS = 300_000;
 
 export interface WebhookDeps {
   config: Config;
@@ -23,6 +30,7 @@ export type AttemptOutcome = 'succeeded' | 'http_error' | 'network_error' | 'gon
 
 interface LoadedDelivery extends DeliveryRow {
   state: string;
+  pausedUntil: Date | null;
   enqueuedAt: Date | null;
   attempts: number;
   url: string;
@@ -40,6 +48,7 @@ async function load(prisma: PrismaClient, id: string): Promise<LoadedDelivery | 
            d.enqueued_at AS "enqueuedAt",
            e.url, e.enabled, e.sealed_secret AS "sealedSecret", e.sealed_previous_secret AS "sealedPreviousSecret",
            e.previous_secret_until AS "previousSecretUntil", e.failing_since AS "failingSince",
+           e.paused_until AS "pausedUntil",
            m.category::text AS category, m.segments, m.price::text AS price, m.price_unit AS "priceUnit",
            coalesce(m.reference, o.reference) AS reference, coalesce(m."to", o."to") AS "to", o.purpose
     FROM webhook_deliveries d
@@ -89,6 +98,12 @@ export function createWebhookProcessor(deps: WebhookDeps) {
         UPDATE webhook_deliveries SET state = 'dead', last_error = 'endpoint disabled', next_attempt_at = NULL
         WHERE id = ${d.id}::uuid AND state IN ('pending', 'failed')`;
       return 'endpoint disabled';
+    }
+    if (d.pausedUntil && d.pausedUntil.getTime() > Date.now()) {
+      // Paused after failing again and again: back to the outbox, claimed again once the pause ends.
+      await prisma.$executeRaw`
+        UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ${d.id}::uuid AND state IN ('pending', 'failed')`;
+      return 'paused';
     }
     if (!slots.take(d.endpointId)) {
       await job.moveToDelayed(Date.now() + BUSY_RETRY_MS * (1 + Math.random()), token);
@@ -143,13 +158,24 @@ export function createWebhookProcessor(deps: WebhookDeps) {
       WHERE id = ${d.id}::uuid`;
     if (ok) {
       if (d.failingSince) {
-        await prisma.$executeRaw`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ${d.endpointId}::uuid`;
+        await prisma.$executeRaw`
+          UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, paused_until = NULL
+          WHERE id = ${d.endpointId}::uuid`;
       }
     } else {
       // 410 Gone: the receiver says the endpoint is no more. 24 h of nothing but failures: the same.
       await prisma.$executeRaw`
         UPDATE webhook_endpoints
         SET failing_since = coalesce(failing_since, now()),
+            consecutive_failures = consecutive_failures + 1,
+            -- From the 5th failure in a row: paused for a quarter of the time it has been failing, at
+            -- least the first retry delay and at most 5 min, so a long outage is probed rarely and a
+            -- short one is noticed soon after it ends.
+            paused_until = CASE WHEN consecutive_failures + 1 >= ${PAUSE_AFTER_FAILURES}
+              THEN now() + least(${MAX_PAUSE_MS} * interval '1 millisecond',
+                                 greatest(${config.webhooks.retryDelaysMs[0] ?? 5000} * interval '1 millisecond',
+                                          (now() - coalesce(failing_since, now())) / 4))
+              ELSE paused_until END,
             enabled = CASE WHEN ${gone} OR coalesce(failing_since, now()) < now() - ${DISABLE_AFTER_MS} * interval '1 millisecond'
                            THEN false ELSE enabled END,
             disabled_reason = CASE

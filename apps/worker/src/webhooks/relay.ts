@@ -26,11 +26,21 @@ export const webhookJobId = (id: string, enqueuedAt: Date) => `${id}-${enqueuedA
  */
 async function relayOnce(deps: RelayDeps): Promise<number> {
   const { prisma, queues } = deps;
+  // Per endpoint, through the index of its unclaimed deliveries: a paused endpoint's backlog is not even
+  // read. One that has just failed gets one delivery a round (a probe) until it answers again, or fails
+  // its way into a pause.
   const rows = await prisma.$queryRaw<{ id: string; enqueuedAt: Date; next: Date }[]>`
     UPDATE webhook_deliveries SET enqueued_at = clock_timestamp(), next_attempt_at = coalesce(next_attempt_at, now())
     WHERE id IN (
-      SELECT id FROM webhook_deliveries WHERE enqueued_at IS NULL ORDER BY created_at LIMIT ${BATCH}
-      FOR UPDATE SKIP LOCKED)
+      SELECT d.id FROM webhook_endpoints e
+      CROSS JOIN LATERAL (
+        SELECT id FROM webhook_deliveries
+        WHERE endpoint_id = e.id AND enqueued_at IS NULL
+        ORDER BY created_at
+        LIMIT CASE WHEN e.consecutive_failures = 0 THEN ${BATCH} ELSE 1 END
+        FOR UPDATE SKIP LOCKED) d
+      WHERE e.paused_until IS NULL OR e.paused_until <= now()
+      LIMIT ${BATCH})
     RETURNING id, enqueued_at AS "enqueuedAt", next_attempt_at AS next`;
   if (rows.length === 0) return 0;
   try {
