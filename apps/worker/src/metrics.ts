@@ -20,7 +20,7 @@ const dueAt = (job: Job) => job.timestamp + (job.opts.delay ?? 0);
  * outcomes their processors return, in a registry of their own.
  */
 export function createWorkerMetrics(
-  workers: Pick<Workers, 'send' | 'status' | 'limiter' | 'signals' | 'senders' | 'webhookAttempts'>,
+  workers: Pick<Workers, 'send' | 'status' | 'limiter' | 'signals' | 'senders'>,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'smsq_' });
@@ -123,10 +123,10 @@ export function createWorkerMetrics(
     registers,
   });
   for (const outcome of ['succeeded', 'http_error', 'network_error', 'gone']) webhookAttempts.inc({ outcome }, 0);
-  workers.webhookAttempts.observe = (outcome, seconds) => {
+  workers.signals.on('webhookAttempt', (outcome, seconds) => {
     webhookAttempts.inc({ outcome });
     webhookLatency.observe(seconds);
-  };
+  });
 
   // A monotonic clock from the `active` event: wall-clock steps cannot bend the figure.
   const startedAt = new WeakMap<Job, number>();

@@ -22,7 +22,7 @@ import { createSendProcessor } from './send/processor.js';
 import { senderKey } from './send/sender.js';
 import { SendSignals } from './send/signals.js';
 import { createStatusProcessor } from './status/processor.js';
-import { createWebhookProcessor, type AttemptOutcome } from './webhooks/deliver.js';
+import { createWebhookProcessor } from './webhooks/deliver.js';
 import { WebhookPoster } from './webhooks/outbound.js';
 import { startWebhookRelay } from './webhooks/relay.js';
 
@@ -38,8 +38,6 @@ export interface Workers {
   send: Worker<SendJob>;
   status: Worker<StatusJob>;
   webhooks: Worker<WebhookJob>;
-  /** Told of every webhook attempt; the metrics set it. */
-  webhookAttempts: { observe(outcome: AttemptOutcome, seconds: number): void };
   /** The MPS limits shared by all workers, and what the send processor reports about them. */
   limiter: SendRateLimiter;
   signals: SendSignals;
@@ -82,14 +80,12 @@ export function startWorkers(deps: WorkerDeps): Workers {
     ...common,
     concurrency: Math.max(10, config.workerConcurrency),
   });
-  const webhookAttempts = { observe: (_outcome: AttemptOutcome, _seconds: number) => undefined };
   const poster = new WebhookPoster(config.webhooks);
   // A queue and a worker of their own: however slow an endpoint, sends never wait behind it.
-  const webhooks = new Worker<WebhookJob>(
-    WEBHOOK_QUEUE,
-    createWebhookProcessor({ ...deps, poster, observe: (o, s) => webhookAttempts.observe(o, s) }),
-    { ...common, concurrency: config.webhooks.concurrency },
-  );
+  const webhooks = new Worker<WebhookJob>(WEBHOOK_QUEUE, createWebhookProcessor({ ...deps, poster, signals }), {
+    ...common,
+    concurrency: config.webhooks.concurrency,
+  });
   const relay = startWebhookRelay({ ...deps, queues });
   for (const w of [send, status, webhooks]) {
     w.on('error', (err) => logger.error({ err: err.message, queue: w.name }, 'worker error'));
@@ -101,7 +97,6 @@ export function startWorkers(deps: WorkerDeps): Workers {
     send,
     status,
     webhooks,
-    webhookAttempts,
     limiter,
     signals,
     senders: [...new Set([senderKey(config), ...config.senderMpsOverrides.keys()])],

@@ -4,16 +4,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  ACCOUNT_SID,
-  AUTH,
-  AUTH_TOKEN,
-  eventually,
-  keysMatching,
-  startStack,
-  type Stack,
-} from '../../../test/stack.js';
-import { receivedWithTag, spawnSim, spawnWorker, type SimProcess } from './processes.js';
+import { AUTH, eventually, keysMatching, startStack, type Stack } from '../../../test/stack.js';
+import { receivedWithTag, spawnStackSim, spawnWorker, type SimProcess } from './processes.js';
 import { peakInWindow } from './rate-windows.js';
 import { allFinal, postMessages } from './traffic.js';
 
@@ -103,7 +95,7 @@ describe('smsq on a Redis Cluster that fails', () => {
 
   beforeAll(async () => {
     nodes = clusterScript('up');
-    sim = await spawnSim({ ...process.env, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN });
+    sim = await spawnStackSim();
     stack = await startStack({
       withWorkers: false,
       withSim: false,

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { ACCOUNT_SID, AUTH_TOKEN, FROM } from '../../../test/stack.js';
 
 /**
  * Worker and simulator processes for the throughput tests and `npm run bench:mps`. The simulator runs
@@ -96,6 +97,15 @@ export async function spawnSim(env: NodeJS.ProcessEnv): Promise<SimProcess> {
     },
   };
 }
+
+/** The simulator as a process of its own, with the test stack's Twilio account (test/stack.ts). */
+export const spawnStackSim = () =>
+  spawnSim({
+    ...process.env,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_PHONE_NUMBER: FROM,
+  });
 
 /** The creates the simulator received whose body starts with `tag #`, as it recorded them. */
 export interface Received {

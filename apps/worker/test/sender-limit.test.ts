@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SendRateLimiter, type SendRateOptions, type SlotRequest } from '../src/send/limiter/send-rate-limiter.js';
-import { ACCOUNT_SID, AUTH_TOKEN, FROM, startStack, type Stack } from '../../../test/stack.js';
-import { receivedWithTag, spawnSim, spawnWorker, type SimProcess } from './processes.js';
+import { FROM, startStack, type Stack } from '../../../test/stack.js';
+import { receivedWithTag, spawnStackSim, spawnWorker, type SimProcess } from './processes.js';
 import { achievedRate, peakInWindow } from './rate-windows.js';
 import { allFinal, postMessages } from './traffic.js';
 
@@ -148,12 +148,7 @@ describe('three worker processes sharing one sender limit', () => {
   let stack: Stack;
   const children: ChildProcess[] = [];
   beforeAll(async () => {
-    sim = await spawnSim({
-      ...process.env,
-      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      TWILIO_PHONE_NUMBER: FROM,
-    });
+    sim = await spawnStackSim();
     stack = await startStack({
       withWorkers: false,
       withSim: false,

@@ -5,7 +5,7 @@ import { ACCOUNT_SID, API_KEY, AUTH_TOKEN, FROM, eventually, startStack, type St
 import {
   receivedWithTag,
   spawnApi,
-  spawnSim,
+  spawnStackSim,
   spawnWorker,
   stopProcess,
   type ApiProcess,
@@ -71,12 +71,7 @@ async function warmUpSim(): Promise<void> {
 }
 
 beforeAll(async () => {
-  sim = await spawnSim({
-    ...process.env,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_PHONE_NUMBER: FROM,
-  });
+  sim = await spawnStackSim();
   stack = await startStack({
     withWorkers: false,
     withSim: false,

@@ -1,5 +1,11 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
+/** `host:port` (a REDIS_CLUSTER_NODES entry) → ioredis's address; the port is after the last colon. */
+function hostPort(node: string): { host: string; port: number } {
+  const at = node.lastIndexOf(':');
+  return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+}
+
 /** A connection to a single Redis or to a Redis Cluster: every caller takes either. */
 export type RedisClient = Redis | Cluster;
 
@@ -25,19 +31,13 @@ export function createRedis(
       : { maxRetriesPerRequest: 1, connectTimeout: 2_000 };
   const autoPipelining = role === 'commands';
   if (clusterNodes && clusterNodes.length > 0) {
-    return new Cluster(
-      clusterNodes.map((n) => {
-        const at = n.lastIndexOf(':');
-        return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
-      }),
-      {
-        redisOptions: options,
-        enableAutoPipelining: autoPipelining,
-        enableReadyCheck: true,
-        // A list of this client's own, which defineLuaCommands adds its scripts to (the default is shared).
-        autoPipeliningIgnoredCommands: [],
-      },
-    );
+    return new Cluster(clusterNodes.map(hostPort), {
+      redisOptions: options,
+      enableAutoPipelining: autoPipelining,
+      enableReadyCheck: true,
+      // A list of this client's own, which defineLuaCommands adds its scripts to (the default is shared).
+      autoPipeliningIgnoredCommands: [],
+    });
   }
   return new Redis(url, { ...options, enableAutoPipelining: autoPipelining });
 }
@@ -65,10 +65,8 @@ async function clusterSeedProblem(
   let problem = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     for (const node of nodes) {
-      const at = node.lastIndexOf(':');
       const probe = new Redis({
-        host: node.slice(0, at),
-        port: Number(node.slice(at + 1)),
+        ...hostPort(node),
         lazyConnect: true,
         connectTimeout: 2_000,
         maxRetriesPerRequest: 0,

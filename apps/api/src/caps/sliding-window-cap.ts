@@ -80,15 +80,20 @@ export class SlidingWindowCap {
       throw new Error(`SlidingWindowCap: "${keyPrefix}" has a {hash tag}; the cap adds its own`);
   }
 
-  /** The subject's sorted set of hits. */
+  /** The subject's sorted set of hits, and the {hash tag} of its shard. */
+  private place(subject: string): { key: string; tag: string } {
+    const tag = `{cap:${crc32(subject) % SHARDS}}`;
+    return { key: `${this.keyPrefix}:${tag}:${subject}`, tag };
+  }
+
   keyOf(subject: string): string {
-    return `${this.keyPrefix}:{cap:${crc32(subject) % SHARDS}}:${subject}`;
+    return this.place(subject).key;
   }
 
   async hit(subject: string, now = Date.now()): Promise<CapResult> {
     const member = `${now}-${memberPrefix}-${(memberSeq = (memberSeq + 1) % 1e9)}`;
-    const key = this.keyOf(subject);
-    const [allowed, waitMs] = await hitsOn(this.redis, /\{[^}]+\}/.exec(key)![0]).submit({
+    const { key, tag } = this.place(subject);
+    const [allowed, waitMs] = await hitsOn(this.redis, tag).submit({
       key,
       now,
       max: this.max,

@@ -40,7 +40,8 @@ interface ScanCursor {
 const BATCH = 500;
 /** Twilio fills in a price some time after the final status, and never for some messages. */
 const MAX_PRICE_CHECKS = 3;
-const LIVE_JOB_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+/** Job states in which a job will still run (or is running); the webhook relay asks the same. */
+export const LIVE_JOB_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 
 /** (1) A queued or sending message whose job is gone, or ended without finishing it, gets its job back. */
 async function requeueLost(deps: ReconcilerDeps, cursor: ScanCursor): Promise<number> {

@@ -2,6 +2,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { MessageSealer, UnsealError, type Config, type Logger, type PrismaClient, type WebhookJob } from '@smsq/shared';
 import { Webhook } from 'standardwebhooks';
 import { retryDelayMs, webhookEvent, type DeliveryRow } from './event.js';
+import type { SendSignals } from '../send/signals.js';
 import type { PostResult, WebhookPoster } from './outbound.js';
 import { webhookJobId } from './relay.js';
 
@@ -23,7 +24,7 @@ export interface WebhookDeps {
   logger: Logger;
   poster: WebhookPoster;
   /** Told of every attempt (metrics). */
-  observe(outcome: AttemptOutcome, seconds: number): void;
+  signals: SendSignals;
 }
 
 export type AttemptOutcome = 'succeeded' | 'http_error' | 'network_error' | 'gone';
@@ -142,7 +143,8 @@ export function createWebhookProcessor(deps: WebhookDeps) {
     const delay = ok || gone ? undefined : retryDelayMs(attempts, config.webhooks.retryDelaysMs);
     const state = ok ? 'succeeded' : delay === undefined || attempts >= maxAttempts ? 'dead' : 'failed';
     const nextAt = state === 'failed' ? new Date(Date.now() + delay!) : null;
-    deps.observe(
+    deps.signals.emit(
+      'webhookAttempt',
       ok ? 'succeeded' : gone ? 'gone' : result.status !== undefined ? 'http_error' : 'network_error',
       result.latencyMs / 1000,
     );

@@ -1,4 +1,5 @@
 import type { Config, Logger, PrismaClient, Queues } from '@smsq/shared';
+import { LIVE_JOB_STATES } from '../reconcile/reconciler.js';
 
 export interface RelayDeps {
   config: Config;
@@ -8,8 +9,6 @@ export interface RelayDeps {
 }
 
 const BATCH = 500;
-/** Job states in which a job will still run (or is running). */
-const LIVE_JOB_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
 /** Infrastructure failures (Postgres down during a try) are retried by BullMQ; delivery retries are not. */
 const JOB_OPTIONS = { attempts: 10, backoff: { type: 'exponential', delay: 1000 } };
 
