@@ -12,6 +12,9 @@ export const ErrorResponse = Type.Object(
 );
 
 /** A value or null, for fields a response always has but may leave empty. */
+/** A time as the nullable date-time fields above carry it. */
+export const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
+
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 /** The caller's own label for a message or an OTP, returned wherever it is shown and in its webhook events. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiKey, PrismaClient, Service } from '@smsq/shared';
-import { ErrorResponse, commonErrors } from '../common-schema.js';
+import { ErrorResponse, commonErrors, isoOrNull } from '../common-schema.js';
 import { ApiError, notFound, parseInstant } from '../errors.js';
 import { isUniqueViolation } from '../messages/record.js';
 import { audit } from './audit.js';
@@ -27,8 +27,6 @@ export interface AccessDeps {
   keys: KeyRegistry;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
 const serviceView = (s: Service) => ({
   id: s.id,
   name: s.name,
@@ -44,9 +42,9 @@ const keyView = (k: ApiKey) => ({
   type: k.type as KeyType,
   scopes: k.scopes as Scope[],
   description: k.description,
-  expiresAt: iso(k.expiresAt),
-  revokedAt: iso(k.revokedAt),
-  lastUsedAt: iso(k.lastUsedAt),
+  expiresAt: isoOrNull(k.expiresAt),
+  revokedAt: isoOrNull(k.revokedAt),
+  lastUsedAt: isoOrNull(k.lastUsedAt),
   createdAt: k.createdAt.toISOString(),
 });
 

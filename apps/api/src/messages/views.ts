@@ -1,6 +1,5 @@
 import type { Message, MessageEvent } from '@smsq/shared';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+import { isoOrNull } from '../common-schema.js';
 
 /**
  * The public shape of a message. A live OTP's body is never shown (even masked); a test message's is,
@@ -26,10 +25,10 @@ export function messageView(m: Message) {
     priceUnit: m.priceUnit,
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
-    sentAt: iso(m.sentAt),
-    deliveredAt: iso(m.deliveredAt),
+    sentAt: isoOrNull(m.sentAt),
+    deliveredAt: isoOrNull(m.deliveredAt),
     expiresAt: m.expiresAt.toISOString(),
-    sendAt: iso(m.sendAt),
+    sendAt: isoOrNull(m.sendAt),
     metadata: (m.metadata as Record<string, unknown> | null) ?? null,
     reference: m.reference,
   };

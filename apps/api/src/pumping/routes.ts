@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorResponse, commonErrors } from '../common-schema.js';
+import { ErrorResponse, commonErrors, isoOrNull } from '../common-schema.js';
 import { BlockIdParams, CreateBlockBody, ListBlocksQuery, PrefixBlockList, PrefixBlockView } from './schema.js';
 import { PumpingGuard, type PrefixBlock, type PumpingGuardDeps } from './guard.js';
 import { audit } from '../access/audit.js';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function blockView(b: PrefixBlock, now = new Date()) {
   return {
@@ -14,7 +12,7 @@ function blockView(b: PrefixBlock, now = new Date()) {
     observed: b.observed,
     baseline: b.baseline,
     blockedUntil: b.blockedUntil.toISOString(),
-    liftedAt: iso(b.liftedAt),
+    liftedAt: isoOrNull(b.liftedAt),
     liftedBy: b.liftedBy,
     createdAt: b.createdAt.toISOString(),
     active: b.liftedAt === null && b.blockedUntil > now,

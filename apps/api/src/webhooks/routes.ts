@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Prisma } from '@smsq/shared';
-import { ErrorResponse, commonErrors } from '../common-schema.js';
+import { ErrorResponse, commonErrors, isoOrNull } from '../common-schema.js';
 import { WebhookEndpoints, type WebhookEndpointDeps } from './endpoints.js';
 import {
   CreateEndpointBody,
@@ -21,8 +21,6 @@ import {
   type DeliveryState,
 } from './schema.js';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
 const endpointView = (e: Prisma.WebhookEndpointModel) => ({
   id: e.id,
   url: e.url,
@@ -30,7 +28,7 @@ const endpointView = (e: Prisma.WebhookEndpointModel) => ({
   description: e.description,
   enabled: e.enabled,
   disabledReason: e.disabledReason,
-  failingSince: iso(e.failingSince),
+  failingSince: isoOrNull(e.failingSince),
   createdAt: e.createdAt.toISOString(),
   updatedAt: e.updatedAt.toISOString(),
 });
@@ -43,10 +41,10 @@ const deliveryView = (d: Prisma.WebhookDeliveryModel) => ({
   status: d.status,
   state: d.state as DeliveryState,
   attempts: d.attempts,
-  nextAttemptAt: iso(d.nextAttemptAt),
+  nextAttemptAt: isoOrNull(d.nextAttemptAt),
   lastResponseStatus: d.lastResponseStatus,
   lastError: d.lastError,
-  deliveredAt: iso(d.deliveredAt),
+  deliveredAt: isoOrNull(d.deliveredAt),
   createdAt: d.createdAt.toISOString(),
 });
 
