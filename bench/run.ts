@@ -200,6 +200,9 @@ async function versions() {
   return { pgVersion, redisVersion: await describeRedis(servers, clusterNodes !== undefined) };
 }
 
+/** The process kinds whose CPU a phase is charged. */
+const counted = ['api', 'worker', 'postgres', 'redis', 'floor'];
+
 type Kind = 'intake floor' | 'intake' | 'drain floor' | 'drain';
 
 interface Phase {
@@ -219,6 +222,15 @@ interface Phase {
   postgres: PostgresWriteCounts;
   /** Peak RSS (MiB) by process name during the phase. */
   rss: Record<string, number>;
+  /** A drain with a webhook receiver: until it had every event, from the drain's start. */
+  webhooks?: {
+    deliveries: number;
+    received: number;
+    settledSeconds: number;
+    /** Events received after the drain, and the CPU µs per kind per event over that stretch. */
+    afterDrain: number;
+    perEvent: Record<string, number>;
+  };
   note?: string;
 }
 
@@ -387,7 +399,12 @@ const WEBHOOK_NAMES: Record<DrainWebhooks, string> = {
   receiver: 'webhooks of every event to a receiver',
 };
 
-async function webhookEndpoint(stack: LocalStack, kind: DrainWebhooks): Promise<() => Promise<number>> {
+interface Receiver {
+  received(): number;
+  close(): Promise<void>;
+}
+
+async function webhookEndpoint(stack: LocalStack, kind: DrainWebhooks): Promise<Receiver> {
   let received = 0;
   const receiver = createServer((req, res) => {
     req.resume();
@@ -406,10 +423,36 @@ async function webhookEndpoint(stack: LocalStack, kind: DrainWebhooks): Promise<
     body: JSON.stringify({ url: `http://127.0.0.1:${port}/hooks`, events: MESSAGE_EVENT_TYPES }),
   });
   if (res.status !== 201) throw new Error(`POST /v1/webhook-endpoints answered ${res.status}: ${await res.text()}`);
-  return async () => {
-    if (kind === 'receiver') await new Promise((resolve) => receiver.close(resolve));
-    return received;
+  return {
+    received: () => received,
+    close: async () => {
+      if (kind === 'receiver') await new Promise((resolve) => receiver.close(resolve));
+    },
   };
+}
+
+/**
+ * After the drain, until the receiver has every event of it: when (from the drain's start), and the CPU
+ * per kind over that stretch, when nothing but webhooks is left to do.
+ */
+async function webhooksSettled(
+  db: Awaited<ReturnType<typeof connectPostgres>>,
+  receiver: Receiver,
+  system: System,
+  since: number,
+): Promise<NonNullable<Phase['webhooks']>> {
+  const meter = new CpuMeter().start(await cpuTargets(system, 'bench'));
+  const receivedBefore = receiver.received();
+  const deliveries = Number((await db.query(`SELECT count(*) AS n FROM webhook_deliveries`)).rows[0].n);
+  const deadline = Date.now() + 600_000;
+  while (receiver.received() < deliveries && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const settledSeconds = (Date.now() - since) / 1000;
+  const cpu = meter.stop(await cpuTargets(system, 'bench'));
+  const after = receiver.received() - receivedBefore;
+  const perEvent = Object.fromEntries(
+    counted.map((c) => [c, Math.round((1e6 * (cpu.cpuSeconds.get(c) ?? 0)) / Math.max(1, after))]),
+  );
+  return { deliveries, received: receiver.received(), settledSeconds, afterDrain: after, perEvent };
 }
 
 async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> {
@@ -435,7 +478,7 @@ async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> 
   let dbOpen = true;
   try {
     await queues.send.pause();
-    const endpointDone = webhooks ? await webhookEndpoint(stack, webhooks) : undefined;
+    const endpoint = webhooks ? await webhookEndpoint(stack, webhooks) : undefined;
     const baseline = await simStats(stack.simUrl);
     const runId = `drain${workers}`;
     log(`drain, ${workers} worker(s): building a backlog of ${drainCount} through the batch endpoint`);
@@ -458,10 +501,23 @@ async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> 
     const m = await measurement.stop();
     const rss = Object.fromEntries([...sampler.stop()].map(([k, b]) => [k, mib(b)]));
     const v = await verifyWhenSettled(stack.simUrl, baseline, accepted, isOwnBody('batch', runId), Date.now() + 10_000);
-    const hooks = endpointDone
+    const receivedInDrain = endpoint?.received();
+    const settled =
+      endpoint && webhooks === 'receiver' ? await webhooksSettled(db, endpoint, stackSystem(stack), since) : undefined;
+    await endpoint?.close();
+    const hooks = endpoint
       ? (await db.query(`SELECT count(*) AS n FROM webhook_deliveries`)).rows[0].n +
-        ' deliveries queued, ' +
-        `${await endpointDone()} received by then; `
+        ` deliveries queued, ${receivedInDrain} received by the drain's end` +
+        (settled
+          ? `, ${settled.received} after ${fmt(settled.settledSeconds, 1)} s; CPU µs per event received after ` +
+            `the drain (${settled.afterDrain}): ` +
+            Object.entries(settled.perEvent)
+              .filter(([, us]) => us > 0)
+              .map(([kind, us]) => `${kind} ${fmt(us)}`)
+              .join(', ') +
+            `, total ${fmt(Object.values(settled.perEvent).reduce((a, b) => a + b, 0))}`
+          : '') +
+        '; '
       : '';
     // Every backend reports its writes as it exits.
     dbOpen = false;
@@ -481,6 +537,7 @@ async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> 
       ...m,
       postgres: await measurement.writes(),
       rss,
+      ...(settled ? { webhooks: settled } : {}),
       note: `${hooks}all at Twilio after ${fmt(d.createdSeconds, 1)} s, all delivered after ${fmt(delivered, 1)} s`,
     };
   } finally {
@@ -514,6 +571,11 @@ const drainFloorRate = mean(drainFloors.map((f) => f.perSecond));
 const isFloor = (p: Phase) => p.kind === 'intake floor' || p.kind === 'drain floor';
 /** The floors a phase is compared with: the intake floors (mean) or the drain floor of the same run. */
 const floorsOf = (p: Phase) => (p.kind === 'intake' ? intakeFloors : drainFloors);
+const perMessage = (p: Phase, name: string) => {
+  const s = p.cpu.cpuSeconds.get(name);
+  return s === undefined ? undefined : (1e6 * s) / Math.max(1, p.messages);
+};
+const totalPerMessage = (p: Phase) => counted.reduce((a, c) => a + (perMessage(p, c) ?? 0), 0);
 const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 for (const p of results) {
   if (p.label === 'single POST') {
@@ -567,12 +629,6 @@ const throughput = table(
 // CPU microseconds per message, by component: what each message costs whatever else runs on the machine.
 const components = ['api', 'worker', 'sim', 'postgres', 'redis', 'floor', 'load generator'];
 /** What the total counts: smsq's processes (or the floor's) and the stores; not the simulator or the load. */
-const counted = ['api', 'worker', 'postgres', 'redis', 'floor'];
-const perMessage = (p: Phase, name: string) => {
-  const s = p.cpu.cpuSeconds.get(name);
-  return s === undefined ? undefined : (1e6 * s) / Math.max(1, p.messages);
-};
-const totalPerMessage = (p: Phase) => counted.reduce((a, c) => a + (perMessage(p, c) ?? 0), 0);
 const cpuTable = table(
   [
     ['CPU µs per message', ...components, 'total', '× floor', 'machine busy', 'new PG conns'],

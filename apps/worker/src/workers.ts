@@ -82,11 +82,12 @@ export function startWorkers(deps: WorkerDeps): Workers {
   });
   const poster = new WebhookPoster(config.webhooks);
   // A queue and a worker of their own: however slow an endpoint, sends never wait behind it.
-  const webhooks = new Worker<WebhookJob>(WEBHOOK_QUEUE, createWebhookProcessor({ ...deps, poster, signals }), {
+  const relay = startWebhookRelay({ ...deps, queues });
+  const webhookProcessor = createWebhookProcessor({ ...deps, poster, signals, groupSettled: relay.kick });
+  const webhooks = new Worker<WebhookJob>(WEBHOOK_QUEUE, webhookProcessor, {
     ...common,
     concurrency: config.webhooks.concurrency,
   });
-  const relay = startWebhookRelay({ ...deps, queues });
   for (const w of [send, status, webhooks]) {
     w.on('error', (err) => logger.error({ err: err.message, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) =>

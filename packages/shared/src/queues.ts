@@ -55,9 +55,15 @@ const STATUS_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-/** One delivery of one event to one endpoint: its outbox row (webhook_deliveries) is the truth. */
+/**
+ * The deliveries the relay claimed for one endpoint in one go: their outbox rows (webhook_deliveries) are
+ * the truth, and only those still carrying this claim are sent.
+ */
 export interface WebhookJob {
-  deliveryId: string;
+  endpointId: string;
+  /** The claim's time in microseconds since the epoch, as text (enqueued_at on each row). */
+  claim: string;
+  deliveryIds: string[];
 }
 
 export interface Queues {

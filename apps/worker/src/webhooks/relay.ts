@@ -1,4 +1,4 @@
-import type { Config, Logger, PrismaClient, Queues } from '@smsq/shared';
+import { Prisma, type Config, type Logger, type PrismaClient, type Queues } from '@smsq/shared';
 import { LIVE_JOB_STATES } from '../reconcile/reconciler.js';
 
 export interface RelayDeps {
@@ -8,50 +8,69 @@ export interface RelayDeps {
   logger: Logger;
 }
 
-const BATCH = 500;
+/** At most this many deliveries claimed a round, and per endpoint one job of at most GROUP of them. */
+const BATCH = 1000;
+const GROUP = 100;
+/**
+ * Claimed and not yet settled, per endpoint: at most two groups' worth, about one for each of two worker
+ * processes. The rest waits in Postgres, not as jobs that would find their endpoint busy and wait again.
+ */
+const IN_FLIGHT = 2 * GROUP;
 /** Infrastructure failures (Postgres down during a try) are retried by BullMQ; delivery retries are not. */
 const JOB_OPTIONS = { attempts: 10, backoff: { type: 'exponential', delay: 1000 } };
 
 /**
- * A delivery's job for one claim by the relay: claimed again (Redis lost the job, or an operator replayed
- * it), it is a new job, whatever is left of the old one in Redis.
+ * A group's job: one endpoint, one claim. Claimed again (Redis lost the job, a retry fell due, or an
+ * operator replayed it), a delivery is in a new job, whatever is left of the old one in Redis.
  */
-export const webhookJobId = (id: string, enqueuedAt: Date) => `${id}-${enqueuedAt.getTime()}`;
+const webhookJobId = (endpointId: string, claim: string) => `${endpointId}-${claim}`;
+
+/** enqueued_at as the claim's text: microseconds since the epoch, which a JS Date would round away. */
+export const CLAIM_SQL = Prisma.sql`(extract(epoch FROM enqueued_at) * 1000000)::bigint::text`;
 
 /**
- * Moves outbox rows (filled by triggers in the writers' transactions) onto the webhooks queue. Rows are
- * claimed with SKIP LOCKED, so every worker process can run a relay; a claim whose enqueue fails is
- * handed back at once, and one whose process died after the claim is found by `requeueLost`.
+ * Moves due outbox rows (filled by triggers in the writers' transactions, or failed ones whose retry time
+ * has come) onto the webhooks queue, one job per endpoint. Rows are claimed with SKIP LOCKED, so every
+ * worker process can run a relay; a claim whose enqueue fails is handed back at once, and one whose
+ * process died after the claim is found by `requeueLost`. Answers whether an endpoint had more to claim.
  */
-async function relayOnce(deps: RelayDeps): Promise<number> {
+async function relayOnce(deps: RelayDeps): Promise<boolean> {
   const { prisma, queues } = deps;
-  // Per endpoint, through the index of its unclaimed deliveries: a paused endpoint's backlog is not even
-  // read. One that has just failed gets one delivery a round (a probe) until it answers again, or fails
-  // its way into a pause.
-  const rows = await prisma.$queryRaw<{ id: string; enqueuedAt: Date; next: Date }[]>`
-    UPDATE webhook_deliveries SET enqueued_at = clock_timestamp(), next_attempt_at = coalesce(next_attempt_at, now())
-    WHERE id IN (
+  // Per endpoint, through the index of its unclaimed deliveries in the order they fall due: a paused
+  // endpoint's backlog is not even read, nor a waiting retry. One that has just failed gets one delivery
+  // a round (a probe) until it answers again, or fails its way into a pause.
+  const rows = await prisma.$queryRaw<{ id: string; endpointId: string; claim: string }[]>`
+    UPDATE webhook_deliveries SET enqueued_at = now(), next_attempt_at = coalesce(next_attempt_at, now())
+    -- = ANY(ARRAY(…)), not IN (…): the claimed ids are looked up by primary key, never by a scan.
+    WHERE id = ANY(ARRAY(
       SELECT d.id FROM webhook_endpoints e
       CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM (
+          SELECT 1 FROM webhook_deliveries
+          WHERE endpoint_id = e.id AND state IN ('pending', 'failed') AND enqueued_at IS NOT NULL
+          LIMIT ${IN_FLIGHT}) c) f
+      CROSS JOIN LATERAL (
         SELECT id FROM webhook_deliveries
-        WHERE endpoint_id = e.id AND enqueued_at IS NULL
-        ORDER BY created_at
-        LIMIT CASE WHEN e.consecutive_failures = 0 THEN ${BATCH} ELSE 1 END
+        WHERE endpoint_id = e.id AND enqueued_at IS NULL AND coalesce(next_attempt_at, created_at) <= now()
+        ORDER BY coalesce(next_attempt_at, created_at)
+        LIMIT least(CASE WHEN e.consecutive_failures = 0 THEN ${GROUP} ELSE 1 END, ${IN_FLIGHT} - f.n)
         FOR UPDATE SKIP LOCKED) d
       WHERE e.paused_until IS NULL OR e.paused_until <= now()
-      LIMIT ${BATCH})
-    RETURNING id, enqueued_at AS "enqueuedAt", next_attempt_at AS next`;
-  if (rows.length === 0) return 0;
+      LIMIT ${BATCH}))
+    RETURNING id, endpoint_id AS "endpointId", ${CLAIM_SQL} AS claim`;
+  if (rows.length === 0) return false;
+  const groups = new Map<string, { claim: string; ids: string[] }>();
+  for (const r of rows) {
+    const g = groups.get(r.endpointId) ?? { claim: r.claim, ids: [] };
+    g.ids.push(r.id);
+    groups.set(r.endpointId, g);
+  }
   try {
     await queues.webhooks.addBulk(
-      rows.map((r) => ({
+      [...groups].map(([endpointId, g]) => ({
         name: 'deliver',
-        data: { deliveryId: r.id },
-        opts: {
-          ...JOB_OPTIONS,
-          jobId: webhookJobId(r.id, r.enqueuedAt),
-          delay: Math.max(0, r.next.getTime() - Date.now()),
-        },
+        data: { endpointId, claim: g.claim, deliveryIds: g.ids },
+        opts: { ...JOB_OPTIONS, jobId: webhookJobId(endpointId, g.claim) },
       })),
     );
   } catch (err) {
@@ -59,51 +78,68 @@ async function relayOnce(deps: RelayDeps): Promise<number> {
     await prisma.$executeRaw`UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY(${ids}::uuid[])`;
     throw err;
   }
-  return rows.length;
+  return rows.length === BATCH || [...groups.values()].some((g) => g.ids.length === GROUP);
 }
 
 /**
  * Deliveries that should have been tried by now but have no live job (Redis lost it, or a process died
- * between its try and its record) are handed back to the relay.
+ * between its try and its record) are handed back to the relay; one look at the queue per claim.
  */
-async function requeueLost(deps: RelayDeps): Promise<number> {
+async function requeueLost(deps: RelayDeps): Promise<boolean> {
   const { config, prisma, queues } = deps;
-  const overdue = await prisma.$queryRaw<{ id: string; enqueuedAt: Date }[]>`
-    SELECT id, enqueued_at AS "enqueuedAt" FROM webhook_deliveries
-    WHERE state IN ('pending', 'failed') AND enqueued_at IS NOT NULL
-      AND next_attempt_at < now() - ${config.webhooks.reconcileAfterMs} * interval '1 millisecond'
-    ORDER BY next_attempt_at LIMIT ${BATCH}`;
+  const overdue = await prisma.$queryRaw<{ endpointId: string; claim: string; ids: string[] }[]>`
+    SELECT endpoint_id AS "endpointId", ${CLAIM_SQL} AS claim, array_agg(id)::text[] AS ids
+    FROM (SELECT id, endpoint_id, enqueued_at FROM webhook_deliveries
+          WHERE state IN ('pending', 'failed') AND enqueued_at IS NOT NULL
+            AND next_attempt_at < now() - ${config.webhooks.reconcileAfterMs} * interval '1 millisecond'
+          ORDER BY next_attempt_at LIMIT ${BATCH}) o
+    GROUP BY endpoint_id, enqueued_at`;
   const lost: string[] = [];
-  for (const row of overdue) {
-    const state = await queues.webhooks.getJobState(webhookJobId(row.id, row.enqueuedAt));
-    if (!LIVE_JOB_STATES.has(state)) lost.push(row.id);
+  for (const g of overdue) {
+    const state = await queues.webhooks.getJobState(webhookJobId(g.endpointId, g.claim));
+    if (!LIVE_JOB_STATES.has(state)) lost.push(...g.ids);
   }
   if (lost.length > 0) {
     await prisma.$executeRaw`UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY(${lost}::uuid[])`;
   }
-  return lost.length;
+  return lost.length === BATCH;
 }
 
-/** The relay, every WEBHOOK_RELAY_INTERVAL_MS, and the search for lost deliveries, a few times a minute. */
-export function startWebhookRelay(deps: RelayDeps): { stop(): Promise<void> } {
+/**
+ * The relay, every WEBHOOK_RELAY_INTERVAL_MS and whenever a group is settled (`kick`), and the search for
+ * lost deliveries, a few times a minute.
+ */
+export function startWebhookRelay(deps: RelayDeps): { kick(): void; stop(): Promise<void> } {
   const { config, logger } = deps;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
-  const every = (ms: number, step: () => Promise<number>, what: string) =>
-    setInterval(() => {
-      if (stopped) return;
-      running = running
-        .then(async () => {
-          // Drain a backlog in one tick rather than one batch per interval.
-          for (let n = await step(); n === BATCH && !stopped; n = await step());
-        })
-        .catch((err: Error) => logger.warn({ err: err.message }, `webhook ${what} failed; will retry`));
-    }, ms);
+  let relayQueued = false;
+  const run = (step: () => Promise<boolean>, what: string) => {
+    running = running
+      .then(async () => {
+        // Drain a backlog in one go rather than one round per interval.
+        while (!stopped && (await step()));
+      })
+      .catch((err: Error) => logger.warn({ err: err.message }, `webhook ${what} failed; will retry`));
+  };
+  // A round asked for while one waits to run is the same round.
+  const relay = () => {
+    if (stopped || relayQueued) return;
+    relayQueued = true;
+    run(() => {
+      relayQueued = false;
+      return relayOnce(deps);
+    }, 'relay');
+  };
   const timers = [
-    every(config.webhooks.relayIntervalMs, () => relayOnce(deps), 'relay'),
-    every(Math.min(15_000, Math.max(1000, config.webhooks.reconcileAfterMs / 2)), () => requeueLost(deps), 'reconcile'),
+    setInterval(relay, config.webhooks.relayIntervalMs),
+    setInterval(
+      () => !stopped && run(() => requeueLost(deps), 'reconcile'),
+      Math.min(15_000, Math.max(1000, config.webhooks.reconcileAfterMs / 2)),
+    ),
   ];
   return {
+    kick: relay,
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);
