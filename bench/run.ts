@@ -1,7 +1,8 @@
 // `npm run bench`: the floors and smsq side by side in one run, on REDIS_URL / DATABASE_URL, or with
 // REDIS_CLUSTER_NODES on that Redis Cluster (fresh databases and queue prefixes; nothing else is touched).
 //   npm run bench -- [--seconds 10] [--batch-size 500] [--batch-connections 4] [--drain 5000]
-//                    [--workers 1,2,4] [--phases intake,drain,webhooks] [--log-level info] [--json file] [--cpu-prof dir]
+//                    [--workers 1,2,4] [--phases intake,drain,webhooks] [--rounds 1] [--log-level info] [--json file]
+//                    [--cpu-prof dir]
 //                    [--node-flags=--max-old-space-size=256]
 // The API, workers and simulator run their bundles in dist/ (built first when stale) with the node flags of
 // package.json's start:*:dist scripts, as `npm start` and the image do; --node-flags adds to those.
@@ -60,6 +61,8 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     json: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    // The webhooks phase's drains (plain, dead endpoint, receiver) this many times, one after another.
+    rounds: { type: 'string', default: '1' },
     'node-flags': { type: 'string', default: '' },
   },
 });
@@ -558,9 +561,14 @@ if (phases.has('drain')) {
   for (const w of workerCounts) results.push(await drain(w));
 }
 // Compared with the plain 2-worker drain of the same run (measured here when the drain phase did not).
+// On a shared machine one drain can be 20 % off the next: --rounds repeats the three side by side, and
+// the targets are judged on the median of the rounds' ratios.
 if (phases.has('webhooks')) {
-  if (!results.some((p) => p.label === 'drain, 2 workers')) results.push(await drain(2));
-  results.push(await drain(2, 'dead'), await drain(2, 'receiver'));
+  const rounds = Math.max(1, Number(args.rounds));
+  for (let round = 1; round <= rounds; round++) {
+    if (round > 1 || !results.some((p) => p.label === 'drain, 2 workers')) results.push(await drain(2));
+    results.push(await drain(2, 'dead'), await drain(2, 'receiver'));
+  }
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -576,6 +584,30 @@ const perMessage = (p: Phase, name: string) => {
   return s === undefined ? undefined : (1e6 * s) / Math.max(1, p.messages);
 };
 const totalPerMessage = (p: Phase) => counted.reduce((a, c) => a + (perMessage(p, c) ?? 0), 0);
+/** The plain 2-worker drain measured last before `p`: its round's. */
+const plainBefore = (p: Phase) =>
+  results
+    .slice(0, results.indexOf(p))
+    .reverse()
+    .find((r) => r.label === 'drain, 2 workers');
+/** Each webhook variant's ratios to its round's plain drain, their median, and its target. */
+const webhookRounds = (['dead', 'receiver'] as const).flatMap((kind) => {
+  const ratios = results
+    .filter((p) => p.label === `drain, 2 workers, ${WEBHOOK_NAMES[kind]}`)
+    .map((p) => p.perSecond / (plainBefore(p)?.perSecond ?? NaN))
+    .filter((r) => Number.isFinite(r));
+  if (ratios.length === 0) return [];
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const median =
+    sorted.length % 2
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  const share = kind === 'dead' ? 0.9 : 0.8;
+  return [
+    `${WEBHOOK_NAMES[kind]}: × plain drain ${ratios.map((r) => fmt(r, 2)).join(', ')}; median ${fmt(median, 2)}, ` +
+      `target ≥ ${share}: ${median >= share ? 'met' : 'MISSED'}`,
+  ];
+});
 const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 for (const p of results) {
   if (p.label === 'single POST') {
@@ -585,7 +617,7 @@ for (const p of results) {
     p.target = { text: '≥ 2×', met: p.perSecond >= 2 * floorRate };
   } else if (p.label.startsWith('drain, 2 workers, webhooks')) {
     // docs/api.md, "Webhooks": a dead endpoint costs the drain at most 10 %, every event at most 20 %.
-    const plain = results.find((r) => r.label === 'drain, 2 workers');
+    const plain = plainBefore(p);
     const share = p.label.includes('dead') ? 0.9 : 0.8;
     if (plain) {
       p.target = {
@@ -713,6 +745,7 @@ console.log(
     '',
     throughput,
     ...results.filter((p) => p.note).map((p) => `  ${p.name}: ${p.note}`),
+    ...(webhookRounds.length ? ['', 'webhooks, by round:', ...webhookRounds.map((l) => `  ${l}`)] : []),
     '',
     cpuTable,
     '  (total = api + worker + postgres + redis + floor, the simulator and the load generator left out; the',
