@@ -203,7 +203,7 @@ async function versions() {
   return { pgVersion, redisVersion: await describeRedis(servers, clusterNodes !== undefined) };
 }
 
-/** The process kinds whose CPU a phase is charged. */
+/** What a total counts: smsq's processes (or the floor's) and the stores; not the simulator or the load. */
 const counted = ['api', 'worker', 'postgres', 'redis', 'floor'];
 
 type Kind = 'intake floor' | 'intake' | 'drain floor' | 'drain';
@@ -229,6 +229,8 @@ interface Phase {
   webhooks?: {
     deliveries: number;
     received: number;
+    /** Whether every event arrived before the bench gave up waiting (10 min). */
+    complete: boolean;
     settledSeconds: number;
     /** Events received after the drain, and the CPU µs per kind per event over that stretch. */
     afterDrain: number;
@@ -408,11 +410,12 @@ interface Receiver {
 }
 
 async function webhookEndpoint(stack: LocalStack, kind: DrainWebhooks): Promise<Receiver> {
-  let received = 0;
+  // Distinct webhook-ids: a repeat of an event is not another event.
+  const received = new Set<string>();
   const receiver = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      received++;
+      received.add(String(req.headers['webhook-id']));
       res.writeHead(204).end();
     });
   });
@@ -427,7 +430,7 @@ async function webhookEndpoint(stack: LocalStack, kind: DrainWebhooks): Promise<
   });
   if (res.status !== 201) throw new Error(`POST /v1/webhook-endpoints answered ${res.status}: ${await res.text()}`);
   return {
-    received: () => received,
+    received: () => received.size,
     close: async () => {
       if (kind === 'receiver') await new Promise((resolve) => receiver.close(resolve));
     },
@@ -453,9 +456,10 @@ async function webhooksSettled(
   const cpu = meter.stop(await cpuTargets(system, 'bench'));
   const after = receiver.received() - receivedBefore;
   const perEvent = Object.fromEntries(
-    counted.map((c) => [c, Math.round((1e6 * (cpu.cpuSeconds.get(c) ?? 0)) / Math.max(1, after))]),
+    counted.map((c) => [c, after > 0 ? Math.round((1e6 * (cpu.cpuSeconds.get(c) ?? 0)) / after) : 0]),
   );
-  return { deliveries, received: receiver.received(), settledSeconds, afterDrain: after, perEvent };
+  const complete = receiver.received() >= deliveries;
+  return { deliveries, received: receiver.received(), complete, settledSeconds, afterDrain: after, perEvent };
 }
 
 async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> {
@@ -502,17 +506,17 @@ async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> 
         Number((await db.query(`SELECT count(*) AS n FROM messages WHERE status <> 'delivered'`)).rows[0].n),
     });
     const m = await measurement.stop();
-    const rss = Object.fromEntries([...sampler.stop()].map(([k, b]) => [k, mib(b)]));
-    const v = await verifyWhenSettled(stack.simUrl, baseline, accepted, isOwnBody('batch', runId), Date.now() + 10_000);
     const receivedInDrain = endpoint?.received();
     const settled =
       endpoint && webhooks === 'receiver' ? await webhooksSettled(db, endpoint, stackSystem(stack), since) : undefined;
+    const rss = Object.fromEntries([...sampler.stop()].map(([k, b]) => [k, mib(b)]));
+    const v = await verifyWhenSettled(stack.simUrl, baseline, accepted, isOwnBody('batch', runId), Date.now() + 10_000);
     await endpoint?.close();
     const hooks = endpoint
       ? (await db.query(`SELECT count(*) AS n FROM webhook_deliveries`)).rows[0].n +
         ` deliveries queued, ${receivedInDrain} received by the drain's end` +
         (settled
-          ? `, ${settled.received} after ${fmt(settled.settledSeconds, 1)} s; CPU µs per event received after ` +
+          ? `, ${settled.received}${settled.complete ? '' : ' (the bench gave up waiting)'} after ${fmt(settled.settledSeconds, 1)} s; CPU µs per event received after ` +
             `the drain (${settled.afterDrain}): ` +
             Object.entries(settled.perEvent)
               .filter(([, us]) => us > 0)
@@ -536,7 +540,7 @@ async function drain(workers: number, webhooks?: DrainWebhooks): Promise<Phase> 
       kind: 'drain',
       messages: accepted.size,
       perSecond: delivered ? accepted.size / delivered : 0,
-      errors: v.missing + v.duplicated + v.wrongBody + (d.complete ? 0 : 1),
+      errors: v.missing + v.duplicated + v.wrongBody + (d.complete ? 0 : 1) + (settled && !settled.complete ? 1 : 0),
       ...m,
       postgres: await measurement.writes(),
       rss,
@@ -564,7 +568,9 @@ if (phases.has('drain')) {
 // On a shared machine one drain can be 20 % off the next: --rounds repeats the three side by side, and
 // the targets are judged on the median of the rounds' ratios.
 if (phases.has('webhooks')) {
-  const rounds = Math.max(1, Number(args.rounds));
+  const rounds = Number(args.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds must be a whole number ≥ 1, not ${args.rounds}`);
   for (let round = 1; round <= rounds; round++) {
     if (round > 1 || !results.some((p) => p.label === 'drain, 2 workers')) results.push(await drain(2));
     results.push(await drain(2, 'dead'), await drain(2, 'receiver'));
@@ -660,7 +666,6 @@ const throughput = table(
 
 // CPU microseconds per message, by component: what each message costs whatever else runs on the machine.
 const components = ['api', 'worker', 'sim', 'postgres', 'redis', 'floor', 'load generator'];
-/** What the total counts: smsq's processes (or the floor's) and the stores; not the simulator or the load. */
 const cpuTable = table(
   [
     ['CPU µs per message', ...components, 'total', '× floor', 'machine busy', 'new PG conns'],

@@ -212,6 +212,26 @@ describe('webhook endpoints that say goodbye, rotate their secret, or point insi
     expect(await stack.prisma.webhookDelivery.count({ where: { endpointId: endpoint.id } })).toBe(1);
   });
 
+  it('a 410 disables the endpoint even when requests in flight beside it succeed', async () => {
+    // Some deliveries in the group are already on their way when the 410 comes back.
+    const ids = await postMessages(stack.api, 12, 'gone-group', { firstNumber: 7050 });
+    await allFinal(stack.prisma, ids, 30_000);
+    const endpoint = await createEndpoint(stack, url, ['message.sent', 'message.delivered']);
+    receiver.secrets = [endpoint.secret];
+    let answered = 0;
+    receiver.answer = () => (answered++ === 0 ? 410 : 204);
+    await stack.prisma.$executeRaw`
+      INSERT INTO webhook_deliveries (endpoint_id, type, message_id, status)
+      SELECT ${endpoint.id}::uuid, 'message.delivered', id, 'delivered' FROM unnest(${ids}::uuid[]) AS id`;
+    const row = await eventually(async () => {
+      const e = await stack.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+      return e.enabled ? undefined : e;
+    }, 30_000);
+    expect(row.disabledReason).toMatch(/410/);
+    expect(answered).toBeGreaterThan(1);
+    expect(answered).toBeLessThan(12);
+  });
+
   it('a dead endpoint is paused after 5 failures in a row: its other deliveries wait, unattempted', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

@@ -14,9 +14,10 @@ CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries"("endpoint_id",
     WHERE "enqueued_at" IS NULL;
 
 -- The claimed and unsettled, per endpoint: the relay counts them (it keeps at most two groups in flight
--- for an endpoint) and the search for lost claims reads them.
-CREATE INDEX "webhook_deliveries_open_idx" ON "webhook_deliveries"("endpoint_id", "next_attempt_at")
+-- for an endpoint), and the search for lost claims reads them all (a bounded set: 200 an endpoint).
+CREATE INDEX "webhook_deliveries_open_idx" ON "webhook_deliveries"("endpoint_id", "enqueued_at")
     WHERE "state" IN ('pending', 'failed') AND "enqueued_at" IS NOT NULL;
 
--- Failed deliveries that were waiting as delayed jobs go back to the relay at their retry time.
-UPDATE "webhook_deliveries" SET "enqueued_at" = NULL WHERE "state" = 'failed';
+-- Every unsettled delivery goes back to the relay (a failed one at its retry time): the jobs an earlier
+-- version queued, one per delivery, are dropped unread by the new processor.
+UPDATE "webhook_deliveries" SET "enqueued_at" = NULL WHERE "state" IN ('pending', 'failed');

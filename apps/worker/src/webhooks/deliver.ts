@@ -79,9 +79,6 @@ async function load(
   return { endpoint, deliveries };
 }
 
-/** Per worker process: the endpoints with a group going, so a slow one holds only its own. */
-const busy = new Set<string>();
-
 /** `items` through `work`, in order, at most `limit` at a time. */
 async function pooled<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -102,6 +99,8 @@ export function createWebhookProcessor(deps: WebhookDeps) {
   const { config, prisma } = deps;
   const sealer = new MessageSealer(config.otpSecret, 'webhook secret');
   const maxAttempts = config.webhooks.retryDelaysMs.length + 1;
+  /** The endpoints with a group going in this processor, so a slow one holds only its own slot. */
+  const busy = new Set<string>();
 
   const signers = (endpointId: string, e: Endpoint, now: Date): Webhook[] => {
     const secrets = [sealer.open(endpointId, e.sealedSecret)];
@@ -131,7 +130,7 @@ export function createWebhookProcessor(deps: WebhookDeps) {
   };
 
   return async (job: Job<WebhookJob>, token?: string): Promise<string> => {
-    // A job of the one-delivery form an earlier version queued: its rows are claimed again by requeueLost.
+    // A job of the one-delivery form an earlier version queued: the migration handed its rows back.
     if (!Array.isArray(job.data.deliveryIds)) return 'obsolete';
     const { endpointId, claim } = job.data;
     if (busy.has(endpointId)) {
@@ -154,13 +153,14 @@ export function createWebhookProcessor(deps: WebhookDeps) {
     if (!e.enabled) {
       await prisma.$executeRaw`
         UPDATE webhook_deliveries SET state = 'dead', last_error = 'endpoint disabled', next_attempt_at = NULL
-        WHERE id = ANY(${ids}::uuid[]) AND state IN ('pending', 'failed')`;
+        WHERE id = ANY(${ids}::uuid[]) AND state IN ('pending', 'failed') AND ${CLAIM_SQL} = ${claim}`;
       return 'endpoint disabled';
     }
     if (e.pausedUntil && e.pausedUntil.getTime() > Date.now()) {
       // Paused after failing again and again: back to the outbox, claimed again once the pause ends.
       await prisma.$executeRaw`
-        UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY(${ids}::uuid[]) AND state IN ('pending', 'failed')`;
+        UPDATE webhook_deliveries SET enqueued_at = NULL
+        WHERE id = ANY(${ids}::uuid[]) AND state IN ('pending', 'failed') AND ${CLAIM_SQL} = ${claim}`;
       return 'paused';
     }
     const signing = signers(endpointId, e, new Date());
@@ -194,7 +194,7 @@ export function createWebhookProcessor(deps: WebhookDeps) {
     });
     // Every attempt and every delivery's new state in one statement; a delivery replayed meanwhile (its
     // claim changed) keeps its attempt in the log but is left to its new claim.
-    await prisma.$executeRaw`
+    const record = prisma.$executeRaw`
       WITH r AS (
         SELECT * FROM unnest(${settled.map((s) => s.id)}::uuid[], ${settled.map((s) => s.status ?? null)}::int[],
                              ${settled.map((s) => s.error ?? null)}::text[], ${settled.map((s) => s.latencyMs)}::int[],
@@ -216,15 +216,18 @@ export function createWebhookProcessor(deps: WebhookDeps) {
       FROM r WHERE d.id = r.id AND ${CLAIM_SQL} = ${claim}`;
 
     const v = endpointVerdict(tried.map((t) => t.r));
-    if (v.failuresInARow === 0 && !e.failingSince) return 'recorded';
+    if (!v.gone && v.failuresInARow === 0 && !e.failingSince) {
+      await record;
+      return 'recorded';
+    }
     // Failures after the group's last success (all of them, if none succeeded) count on from the
-    // endpoint's; a success starts the count again.
+    // endpoint's; a success starts the count, and the failing stretch, again.
     const failures = Prisma.sql`CASE WHEN ${v.anySucceeded} THEN 0 ELSE consecutive_failures END + ${v.failuresInARow}`;
+    const failingSince = Prisma.sql`CASE WHEN ${v.anySucceeded} THEN now() ELSE coalesce(failing_since, now()) END`;
     const failingLong = Prisma.sql`(NOT ${v.anySucceeded} AND failing_since < now() - ${DISABLE_AFTER_MS} * interval '1 millisecond')`;
-    await prisma.$executeRaw`
+    const judge = prisma.$executeRaw`
       UPDATE webhook_endpoints
-      SET failing_since = CASE WHEN ${v.failuresInARow} = 0 THEN NULL
-                               WHEN ${v.anySucceeded} THEN now() ELSE coalesce(failing_since, now()) END,
+      SET failing_since = CASE WHEN ${v.failuresInARow} = 0 THEN NULL ELSE ${failingSince} END,
           consecutive_failures = ${failures},
           -- From the 5th failure in a row: paused for a quarter of the time it has been failing, at least
           -- the first retry delay and at most 5 min, so a long outage is probed rarely and a short one is
@@ -233,8 +236,10 @@ export function createWebhookProcessor(deps: WebhookDeps) {
             WHEN ${failures} >= ${PAUSE_AFTER_FAILURES}
               THEN now() + least(${MAX_PAUSE_MS} * interval '1 millisecond',
                                  greatest(${config.webhooks.retryDelaysMs[0] ?? 5000} * interval '1 millisecond',
-                                          (now() - coalesce(failing_since, now())) / 4))
-            ELSE NULL END,
+                                          (now() - ${failingSince}) / 4))
+            -- A success ends a pause; a few failures leave one that another group set as it is.
+            WHEN ${v.anySucceeded} THEN NULL
+            ELSE paused_until END,
           -- 410 Gone: the receiver says the endpoint is no more. 24 h of nothing but failures: the same.
           enabled = CASE WHEN ${v.gone} OR ${failingLong} THEN false ELSE enabled END,
           disabled_reason = CASE
@@ -244,6 +249,9 @@ export function createWebhookProcessor(deps: WebhookDeps) {
             ELSE disabled_reason END,
           updated_at = now()
       WHERE id = ${endpointId}::uuid`;
+    // Together: untried deliveries back in the outbox before the pause that keeps them there would let
+    // another process's relay claim them for a dead endpoint.
+    await prisma.$transaction([record, judge]);
     return 'recorded';
   }
 }

@@ -38,7 +38,7 @@ async function relayOnce(deps: RelayDeps): Promise<boolean> {
   const { prisma, queues } = deps;
   // Per endpoint, through the index of its unclaimed deliveries in the order they fall due: a paused
   // endpoint's backlog is not even read, nor a waiting retry. One that has just failed gets one delivery
-  // a round (a probe) until it answers again, or fails its way into a pause.
+  // at a time (a probe) until it answers again, or fails its way into a pause.
   const rows = await prisma.$queryRaw<{ id: string; endpointId: string; claim: string }[]>`
     UPDATE webhook_deliveries SET enqueued_at = now(), next_attempt_at = coalesce(next_attempt_at, now())
     -- = ANY(ARRAY(…)), not IN (…): the claimed ids are looked up by primary key, never by a scan.
@@ -52,8 +52,9 @@ async function relayOnce(deps: RelayDeps): Promise<boolean> {
       CROSS JOIN LATERAL (
         SELECT id FROM webhook_deliveries
         WHERE endpoint_id = e.id AND enqueued_at IS NULL AND coalesce(next_attempt_at, created_at) <= now()
+          AND state IN ('pending', 'failed')
         ORDER BY coalesce(next_attempt_at, created_at)
-        LIMIT least(CASE WHEN e.consecutive_failures = 0 THEN ${GROUP} ELSE 1 END, ${IN_FLIGHT} - f.n)
+        LIMIT greatest(0, CASE WHEN e.consecutive_failures = 0 THEN least(${GROUP}, ${IN_FLIGHT} - f.n) ELSE 1 - f.n END)
         FOR UPDATE SKIP LOCKED) d
       WHERE e.paused_until IS NULL OR e.paused_until <= now()
       LIMIT ${BATCH}))
@@ -81,28 +82,36 @@ async function relayOnce(deps: RelayDeps): Promise<boolean> {
   return rows.length === BATCH || [...groups.values()].some((g) => g.ids.length === GROUP);
 }
 
+/** Claims looked at per page by requeueLost. */
+const LOST_PAGE = 100;
+
 /**
- * Deliveries that should have been tried by now but have no live job (Redis lost it, or a process died
- * between its try and its record) are handed back to the relay; one look at the queue per claim.
+ * Groups claimed longer than WEBHOOK_RECONCILE_AFTER_SECONDS ago and still unsettled, whose job is gone
+ * (Redis lost it, or it was of an earlier version's form), are handed back to the relay: one look at the
+ * queue per claim, oldest first, page after page. Only rows that still carry the claim are handed back.
  */
 async function requeueLost(deps: RelayDeps): Promise<boolean> {
   const { config, prisma, queues } = deps;
-  const overdue = await prisma.$queryRaw<{ endpointId: string; claim: string; ids: string[] }[]>`
-    SELECT endpoint_id AS "endpointId", ${CLAIM_SQL} AS claim, array_agg(id)::text[] AS ids
-    FROM (SELECT id, endpoint_id, enqueued_at FROM webhook_deliveries
-          WHERE state IN ('pending', 'failed') AND enqueued_at IS NOT NULL
-            AND next_attempt_at < now() - ${config.webhooks.reconcileAfterMs} * interval '1 millisecond'
-          ORDER BY next_attempt_at LIMIT ${BATCH}) o
-    GROUP BY endpoint_id, enqueued_at`;
-  const lost: string[] = [];
-  for (const g of overdue) {
-    const state = await queues.webhooks.getJobState(webhookJobId(g.endpointId, g.claim));
-    if (!LIVE_JOB_STATES.has(state)) lost.push(...g.ids);
+  let after = Prisma.sql`TRUE`;
+  for (;;) {
+    const claims = await prisma.$queryRaw<{ endpointId: string; claim: string; at: Date }[]>`
+      SELECT endpoint_id AS "endpointId", ${CLAIM_SQL} AS claim, enqueued_at AS at
+      FROM webhook_deliveries
+      WHERE state IN ('pending', 'failed') AND enqueued_at IS NOT NULL
+        AND enqueued_at < now() - ${config.webhooks.reconcileAfterMs} * interval '1 millisecond' AND ${after}
+      GROUP BY endpoint_id, enqueued_at
+      ORDER BY enqueued_at, endpoint_id LIMIT ${LOST_PAGE}`;
+    for (const c of claims) {
+      const state = await queues.webhooks.getJobState(webhookJobId(c.endpointId, c.claim));
+      if (LIVE_JOB_STATES.has(state)) continue;
+      await prisma.$executeRaw`
+        UPDATE webhook_deliveries SET enqueued_at = NULL
+        WHERE endpoint_id = ${c.endpointId}::uuid AND ${CLAIM_SQL} = ${c.claim} AND state IN ('pending', 'failed')`;
+    }
+    const last = claims.at(-1);
+    if (claims.length < LOST_PAGE || !last) return false;
+    after = Prisma.sql`(${CLAIM_SQL}::bigint, endpoint_id) > (${last.claim}::bigint, ${last.endpointId}::uuid)`;
   }
-  if (lost.length > 0) {
-    await prisma.$executeRaw`UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY(${lost}::uuid[])`;
-  }
-  return lost.length === BATCH;
 }
 
 /**
