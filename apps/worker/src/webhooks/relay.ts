@@ -94,8 +94,8 @@ async function requeueLost(deps: RelayDeps): Promise<boolean> {
   const { config, prisma, queues } = deps;
   let after = Prisma.sql`TRUE`;
   for (;;) {
-    const claims = await prisma.$queryRaw<{ endpointId: string; claim: string; at: Date }[]>`
-      SELECT endpoint_id AS "endpointId", ${CLAIM_SQL} AS claim, enqueued_at AS at
+    const claims = await prisma.$queryRaw<{ endpointId: string; claim: string }[]>`
+      SELECT endpoint_id AS "endpointId", ${CLAIM_SQL} AS claim
       FROM webhook_deliveries
       WHERE state IN ('pending', 'failed') AND enqueued_at IS NOT NULL
         AND enqueued_at < now() - ${config.webhooks.reconcileAfterMs} * interval '1 millisecond' AND ${after}
